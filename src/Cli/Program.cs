@@ -1,0 +1,11 @@
+using System.CommandLine;
+using PaliGemma2.DocPipeline.Cli.Commands;
+
+var root = new RootCommand("docpipe: PDFs and DICOM radiographs to structured data with PaliGemma 2 checkpoints")
+{
+    ProcessCommand.Create(),
+    StatusCommand.Create(),
+    SqlCommand.Create(),
+    BenchPrepareCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

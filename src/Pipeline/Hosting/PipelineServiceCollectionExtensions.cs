@@ -1,0 +1,89 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using PaliGemma2.DocPipeline.Documents.Images;
+using PaliGemma2.DocPipeline.Documents.Pdf;
+using PaliGemma2.DocPipeline.Pipeline.Intake;
+using PaliGemma2.DocPipeline.Pipeline.Preparation;
+using PaliGemma2.DocPipeline.Storage;
+
+namespace PaliGemma2.DocPipeline.Pipeline.Hosting;
+
+/// <summary>Wires storage, intake, the stages chosen by configuration and the bus.</summary>
+public static class PipelineServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds everything a DocPipeline process needs. Embedded and distributed mode differ only in
+    /// configuration (<c>Pipeline:Transport</c>, <c>Storage:Provider</c>), never in code paths.
+    /// </summary>
+    public static IServiceCollection AddDocPipeline(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var pipeline = configuration.GetSection(PipelineOptions.Section).Get<PipelineOptions>() ?? new PipelineOptions();
+        var intakeOptions = configuration.GetSection(IntakeOptions.Section).Get<IntakeOptions>() ?? new IntakeOptions();
+
+        services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section);
+        services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section);
+        services.AddOptions<PreparationOptions>().BindConfiguration(PreparationOptions.Section);
+        services.AddOptions<PdfRenderOptions>().BindConfiguration(PdfRenderOptions.Section);
+        services.AddOptions<ImageLimits>().BindConfiguration(ImageLimits.Section);
+        services.AddSingleton(TimeProvider.System);
+
+        services.AddDocPipelineStorage(configuration);
+        services.AddScoped<DocumentIntake>();
+        services.AddScoped<PagePreparer>();
+
+        if (pipeline.MigrateOnStart)
+        {
+            services.AddHostedService<DatabaseMigrator>();
+        }
+
+        if (!string.IsNullOrEmpty(intakeOptions.DropFolder))
+        {
+            services.AddHostedService<DropFolderWatcher>();
+        }
+
+        if (pipeline.RunPreparation)
+        {
+            services.AddHostedService<StalledDocumentSweeper>();
+        }
+
+        services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+
+        services.AddMassTransit(x =>
+        {
+            x.SetKebabCaseEndpointNameFormatter();
+            if (pipeline.RunPreparation)
+            {
+                x.AddConsumer<PrepareDocumentConsumer, PrepareDocumentConsumerDefinition>();
+                x.AddConsumer<PreparationFaultConsumer, PreparationFaultConsumerDefinition>();
+            }
+
+            if (pipeline.RunQueueIntake)
+            {
+                x.AddConsumer<SubmitDocumentConsumer, SubmitDocumentConsumerDefinition>();
+            }
+
+            if (pipeline.Transport == Transport.RabbitMq)
+            {
+                var uri = configuration.GetConnectionString("RabbitMq")
+                    ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is required when Pipeline:Transport is RabbitMq.");
+                x.UsingRabbitMq((context, cfg) =>
+                {
+                    cfg.Host(new Uri(uri), h => h.PublisherConfirmation = true);
+                    cfg.ConfigureEndpoints(context);
+                });
+            }
+            else
+            {
+                x.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
+            }
+        });
+
+        return services;
+    }
+}

@@ -1,0 +1,122 @@
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PaliGemma2.DocPipeline.Contracts;
+using PaliGemma2.DocPipeline.Documents;
+using PaliGemma2.DocPipeline.Storage;
+using PaliGemma2.DocPipeline.Storage.Entities;
+
+namespace PaliGemma2.DocPipeline.Pipeline.Preparation;
+
+/// <summary>
+/// CPU stage: renders a received document into pages, records a job per page and sends one
+/// <see cref="InferenceRequested"/> per job to <c>infer-&lt;task&gt;</c>. Safe to redeliver: pages and
+/// jobs are unique per (document, index) and (page, task, checkpoint), and a document already past
+/// preparation is left alone.
+/// </summary>
+public sealed class PrepareDocumentConsumer(
+    DocPipelineDbContext db,
+    PagePreparer preparer,
+    IOptions<PreparationOptions> options,
+    TimeProvider time,
+    ILogger<PrepareDocumentConsumer> logger) : IConsumer<DocumentReceived>
+{
+    /// <inheritdoc />
+    public async Task Consume(ConsumeContext<DocumentReceived> context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var ct = context.CancellationToken;
+        var document = await db.Documents.FirstOrDefaultAsync(d => d.Id == context.Message.DocumentId, ct).ConfigureAwait(false);
+        if (document is null)
+        {
+            logger.LogWarning("DocumentReceived for unknown document {DocumentId}; ignored", context.Message.DocumentId);
+            return;
+        }
+
+        if (document.Status is not (DocumentStatus.Received or DocumentStatus.Preparing))
+        {
+            return;
+        }
+
+        document.Status = DocumentStatus.Preparing;
+        await db.SaveChangesAsync(ct).ConfigureAwait(false);
+
+        var resolution = options.Value.DefaultResolution;
+        PreparedDocument prepared;
+        try
+        {
+            prepared = await preparer.PrepareAsync(document.Sha256, document.MediaType, document.Task, resolution, ct).ConfigureAwait(false);
+        }
+        catch (DocumentRejectedException ex)
+        {
+            document.Status = DocumentStatus.Failed;
+            document.Error = ex.Message;
+            await db.SaveChangesAsync(ct).ConfigureAwait(false);
+            await context.Publish(new DocumentFailed { DocumentId = document.Id, Reason = ex.Message }, ct).ConfigureAwait(false);
+            logger.LogInformation("Document {DocumentId} failed preparation: {Reason}", document.Id, ex.Message);
+            return;
+        }
+
+        var jobs = await RecordPagesAndJobsAsync(document, prepared, ct).ConfigureAwait(false);
+        var endpoint = await context.GetSendEndpoint(new Uri($"queue:{TaskNames.QueueOf(prepared.Task)}")).ConfigureAwait(false);
+        foreach (var (job, page) in jobs)
+        {
+            await endpoint.Send(new InferenceRequested
+            {
+                JobId = job.Id,
+                DocumentId = document.Id,
+                PageId = page.Id,
+                PageIndex = page.Index,
+                Task = job.Task,
+                ImageBlobKey = page.ImageBlobKey,
+                ImageWidth = page.Width,
+                ImageHeight = page.Height,
+                Resolution = resolution,
+            }, ct).ConfigureAwait(false);
+        }
+
+        document.Status = DocumentStatus.Queued;
+        document.Metadata = prepared.Metadata;
+
+        await db.SaveChangesAsync(ct).ConfigureAwait(false);
+        await context.Publish(new DocumentPrepared { DocumentId = document.Id, Task = prepared.Task, PageCount = prepared.Pages.Count }, ct).ConfigureAwait(false);
+        logger.LogInformation("Document {DocumentId} prepared: {Pages} page(s) queued on {Queue}", document.Id, prepared.Pages.Count, TaskNames.QueueOf(prepared.Task));
+    }
+
+    private async Task<List<(Job Job, Page Page)>> RecordPagesAndJobsAsync(Document document, PreparedDocument prepared, CancellationToken ct)
+    {
+        // A redelivery after a crash finds some rows already there; reuse them instead of duplicating.
+        var existing = await db.Pages.Include(p => p.Jobs).Where(p => p.DocumentId == document.Id).ToDictionaryAsync(p => p.Index, ct).ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        var result = new List<(Job, Page)>(prepared.Pages.Count);
+        foreach (var p in prepared.Pages)
+        {
+            if (!existing.TryGetValue(p.Index, out var page))
+            {
+                page = new Page { Id = Guid.CreateVersion7(), DocumentId = document.Id, Index = p.Index, ImageBlobKey = p.ImageBlobKey };
+                db.Pages.Add(page);
+            }
+
+            page.Width = p.Width;
+            page.Height = p.Height;
+            page.ImageBlobKey = p.ImageBlobKey;
+            page.TextLayer = p.TextLayer;
+
+            var job = page.Jobs.FirstOrDefault(j => j.Task == prepared.Task && j.Checkpoint.Length == 0);
+            if (job is null)
+            {
+                job = new Job { Id = Guid.CreateVersion7(), PageId = page.Id, DocumentId = document.Id, Task = prepared.Task, Status = JobStatus.Queued, EnqueuedAt = now };
+                db.Jobs.Add(job);
+            }
+
+            if (job.Status == JobStatus.Queued)
+            {
+                result.Add((job, page));
+            }
+        }
+
+        await db.SaveChangesAsync(ct).ConfigureAwait(false);
+        return result;
+    }
+}

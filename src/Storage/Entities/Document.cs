@@ -1,0 +1,58 @@
+namespace PaliGemma2.DocPipeline.Storage.Entities;
+
+/// <summary>A file accepted by intake. Unique on (<see cref="Sha256"/>, <see cref="Task"/>).</summary>
+public sealed class Document
+{
+    /// <summary>Primary key.</summary>
+    public Guid Id { get; set; }
+
+    /// <summary>Lower-case hex SHA-256 of the bytes; also the blob key of the original file.</summary>
+    public required string Sha256 { get; set; }
+
+    /// <summary>Original name, kept as data only.</summary>
+    public string? FileName { get; set; }
+
+    /// <summary>Sniffed media type.</summary>
+    public required string MediaType { get; set; }
+
+    /// <summary>Intake path: folder, api, pacs, queue, cli.</summary>
+    public required string Source { get; set; }
+
+    /// <summary>Task the document was submitted for.</summary>
+    public required string Task { get; set; }
+
+    /// <summary>Lifecycle state.</summary>
+    public DocumentStatus Status { get; set; }
+
+    /// <summary>Readable reason when <see cref="Status"/> is failed or partial.</summary>
+    public string? Error { get; set; }
+
+    /// <summary>When intake accepted it.</summary>
+    public DateTimeOffset ReceivedAt { get; set; }
+
+    /// <summary>Size of the file in bytes.</summary>
+    public long SizeBytes { get; set; }
+
+    /// <summary>JSON object: PDF page count and producer, DICOM UIDs and image attributes.</summary>
+    public string? Metadata { get; set; }
+
+    /// <summary>Pages (PDF pages, one for an image, DICOM frames).</summary>
+    public List<Page> Pages { get; } = [];
+}
+
+/// <summary>Document lifecycle; stored as lower-case text.</summary>
+public enum DocumentStatus
+{
+    /// <summary>Stored, waiting for preparation.</summary>
+    Received,
+    /// <summary>Preparation started.</summary>
+    Preparing,
+    /// <summary>Every page has a queued job.</summary>
+    Queued,
+    /// <summary>Every job has a result.</summary>
+    Done,
+    /// <summary>Nothing could be done; see the error.</summary>
+    Failed,
+    /// <summary>Some pages failed.</summary>
+    Partial,
+}
