@@ -17,7 +17,7 @@ as_postgres() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else 
 
 export HOME_RABBIT="$WORK/rabbit"
 rabbit_env() {
-  env HOME="$HOME_RABBIT" RABBITMQ_NODENAME="docpipe-test@localhost" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+  env HOME="$HOME_RABBIT" RABBITMQ_NODENAME="docpipe-test-$AMQP_PORT@localhost" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
     RABBITMQ_NODE_PORT="$AMQP_PORT" RABBITMQ_DIST_PORT=$((AMQP_PORT + 10)) \
     RABBITMQ_MNESIA_BASE="$HOME_RABBIT/mnesia" RABBITMQ_LOG_BASE="$HOME_RABBIT/log" \
     RABBITMQ_CONFIG_FILE="$HOME_RABBIT/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$HOME_RABBIT/enabled_plugins" \

@@ -18,7 +18,10 @@ public sealed class PagePreparer(
     IOptions<PdfRenderOptions> pdfOptions,
     IOptions<ImageLimits> imageLimits)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
 
     /// <summary>Prepares the file with blob key <paramref name="sha256"/>.</summary>
     /// <exception cref="DocumentRejectedException">The file cannot be prepared; the message is the stored reason.</exception>
@@ -52,20 +55,24 @@ public sealed class PagePreparer(
         var renderer = new PdfRenderer(renderOptions);
         var scratch = Path.Combine(options.Value.ScratchRoot ?? Path.GetTempPath(), "docpipe-render-" + Guid.NewGuid().ToString("N"));
         var pages = new List<PreparedPage>(info.PageCount);
+        var damage = new List<string>();
+        var blankPages = 0;
         try
         {
             for (var first = 1; first <= info.PageCount; first += renderOptions.PagesPerRun)
             {
                 var last = Math.Min(info.PageCount, first + renderOptions.PagesPerRun - 1);
-                var chunk = Path.Combine(scratch, $"{first}");
-                var files = await renderer.RenderAsync(path, first, last, resolution, chunk, cancellationToken).ConfigureAwait(false);
-                for (var i = 0; i < files.Count; i++)
+                var output = await renderer.RenderAsync(path, first, last, resolution, Path.Combine(scratch, $"{first}"), cancellationToken).ConfigureAwait(false);
+                damage.AddRange(output.Errors);
+                for (var i = 0; i < output.Files.Count; i++)
                 {
                     var index = first - 1 + i;
                     var text = info.Pages[index];
                     var textLayer = text.Words.Count == 0 ? null : JsonSerializer.Serialize(text, Json);
-                    pages.Add(await StoreImageAsync(files[i], index, resolution, textLayer, cancellationToken).ConfigureAwait(false));
-                    File.Delete(files[i]);
+                    var (page, blank) = await StoreImageAsync(output.Files[i], index, resolution, textLayer, cancellationToken).ConfigureAwait(false);
+                    pages.Add(page);
+                    blankPages += blank ? 1 : 0;
+                    File.Delete(output.Files[i]);
                 }
             }
         }
@@ -77,28 +84,42 @@ public sealed class PagePreparer(
             }
         }
 
-        var metadata = JsonSerializer.Serialize(new { pageCount = info.PageCount, producer = info.Producer, title = info.Title }, Json);
+        // A renderer that reports damage and then draws nothing but empty pages has recovered nothing:
+        // queueing those pages would spend GPU time on blanks and hide the corruption.
+        if (damage.Count > 0 && blankPages == pages.Count)
+        {
+            throw new DocumentRejectedException($"PDF is damaged and no page has visible content (renderer: {damage[0]}).");
+        }
+
+        var metadata = JsonSerializer.Serialize(new
+        {
+            pageCount = info.PageCount,
+            producer = info.Producer,
+            title = info.Title,
+            renderer = renderOptions.Renderer.ToString().ToLowerInvariant(),
+            renderWarnings = damage.Count == 0 ? null : damage.Distinct(StringComparer.Ordinal).ToList(),
+        }, Json);
         return new PreparedDocument(task, metadata, pages);
     }
 
     private async Task<PreparedDocument> PrepareImageAsync(string path, string task, int resolution, CancellationToken cancellationToken)
     {
-        var page = await StoreImageAsync(path, 0, resolution, null, cancellationToken).ConfigureAwait(false);
+        var (page, _) = await StoreImageAsync(path, 0, resolution, null, cancellationToken).ConfigureAwait(false);
         var metadata = JsonSerializer.Serialize(new { pageCount = 1 }, Json);
         return new PreparedDocument(task, metadata, [page]);
     }
 
-    private async Task<PreparedPage> StoreImageAsync(string imagePath, int index, int resolution, string? textLayer, CancellationToken cancellationToken)
+    private async Task<(PreparedPage Page, bool Blank)> StoreImageAsync(string imagePath, int index, int resolution, string? textLayer, CancellationToken cancellationToken)
     {
         using var png = new MemoryStream();
-        int width, height;
+        PreparedImage image;
         await using (var input = File.OpenRead(imagePath))
         {
-            (width, height) = PageImages.Prepare(input, resolution, imageLimits.Value, png);
+            image = PageImages.Prepare(input, resolution, imageLimits.Value, png);
         }
 
         png.Position = 0;
         var blob = await blobs.PutAsync(png, cancellationToken).ConfigureAwait(false);
-        return new PreparedPage(index, width, height, blob.Key, textLayer);
+        return (new PreparedPage(index, image.Width, image.Height, blob.Key, textLayer), image.IsBlank);
     }
 }

@@ -1,0 +1,98 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Npgsql;
+
+namespace PaliGemma2.DocPipeline.Tests.Shared;
+
+/// <summary>
+/// The real services scripts/test.sh starts on loopback. Tests that need them fail with a clear
+/// message when run outside that script rather than silently skipping.
+/// </summary>
+internal static class TestServices
+{
+    public static string Postgres => Require("DOCPIPE_TEST_POSTGRES");
+
+    public static Uri RabbitMq => new(Require("DOCPIPE_TEST_RABBITMQ"));
+
+    public static Uri RabbitMqManagement => new(Require("DOCPIPE_TEST_RABBITMQ_MANAGEMENT"));
+
+    public static Uri Orthanc => new(Require("DOCPIPE_TEST_ORTHANC"));
+
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    public static string Corpus(string kind) => Path.Combine(RepoRoot, "..", "shared", "corpus", kind);
+
+    public static string CorpusFile(string kind, string name) => Path.Combine(Corpus(kind), name);
+
+    /// <summary>A fresh database on the test cluster; returns its connection string.</summary>
+    public static async Task<string> CreateDatabaseAsync(string prefix)
+    {
+        var name = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(60, prefix.Length + 33)].ToLowerInvariant();
+        await using var conn = new NpgsqlConnection(Postgres);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", conn);
+        await cmd.ExecuteNonQueryAsync();
+        return new NpgsqlConnectionStringBuilder(Postgres) { Database = name }.ConnectionString;
+    }
+
+    /// <summary>A fresh RabbitMQ virtual host (via the management API); returns its AMQP URI.</summary>
+    public static async Task<Uri> CreateVirtualHostAsync(string prefix)
+    {
+        var vhost = $"{prefix}-{Guid.NewGuid():N}";
+        using var http = ManagementClient();
+        (await http.PutAsync($"api/vhosts/{vhost}", null)).EnsureSuccessStatusCode();
+        using var perms = new StringContent("{\"configure\":\".*\",\"write\":\".*\",\"read\":\".*\"}", Encoding.UTF8, "application/json");
+        (await http.PutAsync($"api/permissions/{vhost}/guest", perms)).EnsureSuccessStatusCode();
+        var b = new UriBuilder(RabbitMq) { Path = "/" + vhost };
+        return b.Uri;
+    }
+
+    public static HttpClient ManagementClient()
+    {
+        var uri = RabbitMqManagement;
+        var http = new HttpClient { BaseAddress = new Uri(uri.GetLeftPart(UriPartial.Authority) + "/") };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.UnescapeDataString(uri.UserInfo))));
+        return http;
+    }
+
+    public static string NewTempDirectory(string prefix)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"docpipe-{prefix}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds or the timeout passes.</summary>
+    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(200);
+        }
+
+        return await condition();
+    }
+
+    private static string Require(string name) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } v
+            ? v
+            : throw new InvalidOperationException($"{name} is not set: run the tests with scripts/test.sh, which starts the real services on loopback.");
+
+    private static string FindRepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "PaliGemma2.DocPipeline.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("Repository root (PaliGemma2.DocPipeline.sln) not found above the test binaries.");
+    }
+}
