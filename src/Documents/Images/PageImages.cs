@@ -30,9 +30,9 @@ public static class PageImages
     /// Decodes an image file (PNG, JPEG, TIFF, PNM), downscales it so its long side is at most
     /// <paramref name="longSide"/> and encodes it as PNG into <paramref name="output"/>.
     /// </summary>
-    /// <returns>Width and height written.</returns>
+    /// <returns>Size written, and whether every pixel has the same colour (an empty page).</returns>
     /// <exception cref="DocumentRejectedException">Unreadable or over the pixel limit.</exception>
-    public static (int Width, int Height) Prepare(Stream input, int longSide, ImageLimits limits, Stream output)
+    public static PreparedImage Prepare(Stream input, int longSide, ImageLimits limits, Stream output)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(limits);
@@ -65,8 +65,26 @@ public static class PageImages
                 image.Mutate(x => x.Resize(Math.Max(1, (int)Math.Round(image.Width * scale)), Math.Max(1, (int)Math.Round(image.Height * scale)), KnownResamplers.Bicubic));
             }
 
+            var blank = IsUniform(image);
             image.Save(output, Encoder);
-            return (image.Width, image.Height);
+            return new PreparedImage(image.Width, image.Height, blank);
         }
     }
+
+    private static bool IsUniform(Image<Rgb24> image)
+    {
+        var first = image[0, 0];
+        var uniform = true;
+        image.ProcessPixelRows(rows =>
+        {
+            for (var y = 0; y < rows.Height && uniform; y++)
+            {
+                uniform = rows.GetRowSpan(y).IndexOfAnyExcept(first) < 0;
+            }
+        });
+        return uniform;
+    }
 }
+
+/// <summary>A prepared page image's size and whether it is empty (one colour).</summary>
+public sealed record PreparedImage(int Width, int Height, bool IsBlank);

@@ -47,10 +47,11 @@ public sealed class PdfRenderer(PdfRenderOptions options)
 
     /// <summary>
     /// Renders pages <paramref name="firstPage"/>..<paramref name="lastPage"/> (1-based, inclusive)
-    /// into <paramref name="outputDirectory"/>; returns the files in page order.
+    /// into <paramref name="outputDirectory"/>; returns the files in page order and the errors the
+    /// renderer reported while still producing pages (damage it repaired or skipped).
     /// </summary>
     /// <exception cref="DocumentRejectedException">The renderer failed, timed out or produced the wrong page count.</exception>
-    public async Task<IReadOnlyList<string>> RenderAsync(
+    public async Task<RenderOutput> RenderAsync(
         string pdfPath, int firstPage, int lastPage, int longSide, string outputDirectory, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(pdfPath);
@@ -78,19 +79,26 @@ public sealed class PdfRenderer(PdfRenderOptions options)
         }
 
         var files = Directory.GetFiles(outputDirectory).Order(StringComparer.Ordinal).ToArray();
+        var errors = Errors(outcome.StdErr);
         if (outcome.ExitCode != 0 || files.Length != pages)
         {
-            var detail = string.IsNullOrWhiteSpace(outcome.StdErr) ? "" : $": {FirstLine(outcome.StdErr)}";
+            var detail = errors.Count > 0 ? $": {errors[0]}" : "";
             throw new DocumentRejectedException(
                 $"PDF renderer ({tool}) could not render pages {firstPage}-{lastPage} (exit {outcome.ExitCode}, {files.Length} of {pages} pages){detail}");
         }
 
-        return files;
+        return new RenderOutput(files, errors);
     }
 
-    private static string FirstLine(string s)
-    {
-        var line = s.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0];
-        return line.Length <= 200 ? line : line[..200];
-    }
+    // mutool prefixes damage with "error:", poppler with "Syntax Error"; warnings (missing ICC, odd CMaps) are noise.
+    private static List<string> Errors(string stderr) =>
+        stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => l.StartsWith("error:", StringComparison.OrdinalIgnoreCase) || l.StartsWith("Syntax Error", StringComparison.Ordinal))
+            .Select(l => l.Length <= 200 ? l : l[..200])
+            .Distinct(StringComparer.Ordinal)
+            .Take(10)
+            .ToList();
 }
+
+/// <summary>Rendered page files (in page order) and the damage the renderer reported on the way.</summary>
+public sealed record RenderOutput(IReadOnlyList<string> Files, IReadOnlyList<string> Errors);

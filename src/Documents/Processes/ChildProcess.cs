@@ -81,7 +81,7 @@ public static class ChildProcess
         lock (sb)
         {
             var s = sb.ToString().Trim();
-            return s.Length <= 500 ? s : s[^500..];
+            return s.Length <= 4000 ? s : s[^4000..];
         }
     }
 }
