@@ -22,6 +22,12 @@ public static class MediaTypes
     /// <summary>Recognises a file by its first bytes.</summary>
     public static string Sniff(ReadOnlySpan<byte> head)
     {
+        // Checked first: the 128-byte preamble may itself hold a TIFF header (dual-format files).
+        if (head.Length >= 132 && head.Slice(128, 4).SequenceEqual("DICM"u8))
+        {
+            return Dicom;
+        }
+
         // PDF readers accept the header anywhere in the first kilobyte.
         if (head.IndexOf("%PDF-"u8) >= 0)
         {
@@ -41,11 +47,6 @@ public static class MediaTypes
         if (head.StartsWith("II*\0"u8) || head.StartsWith("MM\0*"u8))
         {
             return Tiff;
-        }
-
-        if (head.Length >= 132 && head.Slice(128, 4).SequenceEqual("DICM"u8))
-        {
-            return Dicom;
         }
 
         // A data set without the Part 10 preamble starts with a group 0008 element in little endian.

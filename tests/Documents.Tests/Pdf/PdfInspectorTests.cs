@@ -1,0 +1,69 @@
+using PaliGemma2.DocPipeline.Documents.Pdf;
+
+namespace PaliGemma2.DocPipeline.Documents.Tests.Pdf;
+
+public sealed class PdfInspectorTests
+{
+    [Theory]
+    [InlineData("basicapi.pdf")]
+    [InlineData("ZapfDingbats.pdf")]
+    [InlineData("attachment.pdf")]
+    [InlineData("bigboundingbox.pdf")]
+    public void Page_count_and_words_agree_with_poppler(string name)
+    {
+        var path = PdfCorpus.File(name);
+        var info = PdfInspector.Inspect(path, new PdfRenderOptions());
+
+        var pdfinfo = PdfCorpus.Run("pdfinfo", path);
+        var pages = int.Parse(pdfinfo.Split('\n').Single(l => l.StartsWith("Pages:", StringComparison.Ordinal))[6..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(pages, info.PageCount);
+        Assert.Equal(pages, info.Pages.Count);
+
+        // Every word poppler extracts from page 1 that is plain ASCII letters must be among ours.
+        var ours = info.Pages[0].Words.Select(w => w.Text).ToHashSet(StringComparer.Ordinal);
+        var theirs = PdfCorpus.Run("pdftotext", "-f", "1", "-l", "1", path, "-")
+            .Split((char[])[' ', '\n', '\r', '\f', '\t'], StringSplitOptions.RemoveEmptyEntries)
+            .Where(w => w.Length > 2 && w.All(char.IsAsciiLetter)).Distinct().ToList();
+        Assert.NotEmpty(theirs);
+        var found = theirs.Count(ours.Contains);
+        Assert.True(found >= theirs.Count * 0.9, $"only {found} of {theirs.Count} poppler words found: missing {string.Join(' ', theirs.Where(w => !ours.Contains(w)).Take(10))}");
+    }
+
+    [Fact]
+    public void Word_boxes_are_top_left_origin_inside_the_page()
+    {
+        var info = PdfInspector.Inspect(PdfCorpus.File("basicapi.pdf"), new PdfRenderOptions());
+        var page = info.Pages[0];
+        Assert.All(page.Words, w =>
+        {
+            Assert.InRange(w.X0, 0, w.X1);
+            Assert.InRange(w.Y0, 0, w.Y1);
+            Assert.InRange(w.X1, w.X0, page.Width);
+            Assert.InRange(w.Y1, w.Y0, page.Height);
+        });
+        // The first line of text is near the top of the page in image coordinates.
+        Assert.True(page.Words.Min(w => w.Y0) < page.Height / 2);
+        Assert.Equal("TCPDF 5.9.133 (http://www.tcpdf.org)", info.Producer);
+    }
+
+    [Fact]
+    public void Non_pdf_and_over_limit_files_are_rejected_with_reasons()
+    {
+        var text = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(text, "hello");
+            var ex = Assert.Throws<DocumentRejectedException>(() => PdfInspector.Inspect(text, new PdfRenderOptions()));
+            Assert.StartsWith("Not a readable PDF", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(text);
+        }
+
+        var big = Assert.Throws<DocumentRejectedException>(() => PdfInspector.Inspect(PdfCorpus.File("basicapi.pdf"), new PdfRenderOptions { MaxFileBytes = 1000 }));
+        Assert.Contains("limit", big.Message, StringComparison.Ordinal);
+        var many = Assert.Throws<DocumentRejectedException>(() => PdfInspector.Inspect(PdfCorpus.File("labelled_pages.pdf"), new PdfRenderOptions { MaxPages = 5 }));
+        Assert.Contains("11 pages", many.Message, StringComparison.Ordinal);
+    }
+}
