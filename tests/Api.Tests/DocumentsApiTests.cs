@@ -150,4 +150,31 @@ public sealed class DocumentsApiTests : IAsyncLifetime
         }, TimeSpan.FromSeconds(60)));
         Assert.Contains("could not render", doc.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_radiograph_uploaded_with_task_auto_is_queued_for_the_report_task()
+    {
+        var dx = Path.Combine(_root, "dx.dcm");
+        File.Copy(TestServices.CorpusFile("dicom", "MR_small.dcm"), dx);
+        using (var p = System.Diagnostics.Process.Start("dcmodify", ["-nb", "-m", "(0008,0060)=CR", dx]))
+        {
+            await p.WaitForExitAsync();
+            Assert.Equal(0, p.ExitCode);
+        }
+
+        using var client = Client();
+        using var response = await client.PostAsync("/v1/documents?task=auto", Form(await File.ReadAllBytesAsync(dx), "cr.dcm"));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var url = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("statusUrl").GetString()!;
+        JsonElement doc = default;
+        Assert.True(await TestServices.EventuallyAsync(async () =>
+        {
+            doc = await client.GetFromJsonAsync<JsonElement>(url);
+            return doc.GetProperty("status").GetString() is "queued" or "failed";
+        }, TimeSpan.FromSeconds(60)));
+        Assert.Equal("queued", doc.GetProperty("status").GetString());
+        Assert.Equal("CR", doc.GetProperty("metadata").GetProperty("modality").GetString());
+        var job = Assert.Single(Assert.Single(doc.GetProperty("pages").EnumerateArray()).GetProperty("jobs").EnumerateArray());
+        Assert.Equal("report", job.GetProperty("task").GetString());
+    }
 }

@@ -65,7 +65,7 @@ internal static class BenchPrepareCommand
                     }
 
                     var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(pdf, ct).ConfigureAwait(false)));
-                    var preparer = new PagePreparer(blobs, Options.Create(new PreparationOptions { ScratchRoot = work }), Options.Create(renderOptions), Options.Create(new ImageLimits()));
+                    var preparer = new PagePreparer(blobs, Options.Create(new PreparationOptions { ScratchRoot = work }), Options.Create(renderOptions), Options.Create(new ImageLimits()), Options.Create(PaliGemma2.DocPipeline.Documents.Dicom.DicomLimits.Default));
                     sw.Restart();
                     var prepared = await preparer.PrepareAsync(key, "application/pdf", "table", resolution, ct).ConfigureAwait(false);
                     stageTimes.Add(sw.Elapsed.TotalSeconds);

@@ -65,10 +65,17 @@ public static class PageImages
                 image.Mutate(x => x.Resize(Math.Max(1, (int)Math.Round(image.Width * scale)), Math.Max(1, (int)Math.Round(image.Height * scale)), KnownResamplers.Bicubic));
             }
 
-            var blank = IsUniform(image);
-            image.Save(output, Encoder);
-            return new PreparedImage(image.Width, image.Height, blank);
+            return Encode(image, output);
         }
+    }
+
+    /// <summary>Writes a page image as RGB PNG; reports whether it is one colour.</summary>
+    public static PreparedImage Encode(Image<Rgb24> image, Stream output)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var blank = IsUniform(image);
+        image.Save(output, Encoder);
+        return new PreparedImage(image.Width, image.Height, blank);
     }
 
     private static bool IsUniform(Image<Rgb24> image)

@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using PaliGemma2.DocPipeline.Documents.Dicom;
 using PaliGemma2.DocPipeline.Documents.Images;
 using PaliGemma2.DocPipeline.Documents.Pdf;
 using PaliGemma2.DocPipeline.Pipeline.Intake;
@@ -27,6 +28,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<PreparationOptions>().BindConfiguration(PreparationOptions.Section);
         services.AddOptions<PdfRenderOptions>().BindConfiguration(PdfRenderOptions.Section);
         services.AddOptions<ImageLimits>().BindConfiguration(ImageLimits.Section);
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(DicomLimits.Default));
         services.AddSingleton(TimeProvider.System);
 
         services.AddDocPipelineStorage(configuration);

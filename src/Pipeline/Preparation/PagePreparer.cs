@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Documents;
+using PaliGemma2.DocPipeline.Documents.Dicom;
 using PaliGemma2.DocPipeline.Documents.Images;
 using PaliGemma2.DocPipeline.Documents.Pdf;
 using PaliGemma2.DocPipeline.Storage.Blobs;
@@ -16,7 +17,8 @@ public sealed class PagePreparer(
     IBlobStore blobs,
     IOptions<PreparationOptions> options,
     IOptions<PdfRenderOptions> pdfOptions,
-    IOptions<ImageLimits> imageLimits)
+    IOptions<ImageLimits> imageLimits,
+    IOptions<DicomLimits> dicomLimits)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -38,7 +40,7 @@ public sealed class PagePreparer(
         {
             MediaTypes.Pdf => await PreparePdfAsync(path, RequireImageTask(task, "PDF"), resolution, cancellationToken).ConfigureAwait(false),
             MediaTypes.Png or MediaTypes.Jpeg or MediaTypes.Tiff => await PrepareImageAsync(path, RequireImageTask(task, "an image"), resolution, cancellationToken).ConfigureAwait(false),
-            MediaTypes.Dicom => throw new DocumentRejectedException("DICOM not yet supported."),
+            MediaTypes.Dicom => await PrepareDicomAsync(path, task, resolution, cancellationToken).ConfigureAwait(false),
             _ => throw new DocumentRejectedException("Unsupported file type: not a PDF, PNG, JPEG, TIFF or DICOM file."),
         };
     }
@@ -100,6 +102,48 @@ public sealed class PagePreparer(
             renderWarnings = damage.Count == 0 ? null : damage.Distinct(StringComparer.Ordinal).ToList(),
         }, Json);
         return new PreparedDocument(task, metadata, pages);
+    }
+
+    private async Task<PreparedDocument> PrepareDicomAsync(string path, string task, int resolution, CancellationToken cancellationToken)
+    {
+        DicomFile file;
+        try
+        {
+            file = DicomReader.Read(path, dicomLimits.Value);
+        }
+        catch (DicomRejectedException ex)
+        {
+            throw new DocumentRejectedException(ex.Reason, ex);
+        }
+
+        if (task == TaskNames.Auto)
+        {
+            var route = DicomTaskRouter.RouteAuto(file.Header);
+            task = route.Task ?? throw new DocumentRejectedException($"Task 'auto' found no task for this DICOM: {route.Reason}");
+        }
+
+        var pages = new List<PreparedPage>(file.FrameCount);
+        for (var frame = 0; frame < file.FrameCount; frame++)
+        {
+            using var png = new MemoryStream();
+            PreparedImage image;
+            try
+            {
+                using var square = file.RenderSquare(frame, resolution);
+                image = PageImages.Encode(square, png);
+            }
+            catch (DicomRejectedException ex)
+            {
+                throw new DocumentRejectedException(ex.Reason, ex);
+            }
+
+            png.Position = 0;
+            var blob = await blobs.PutAsync(png, cancellationToken).ConfigureAwait(false);
+            pages.Add(new PreparedPage(frame, image.Width, image.Height, blob.Key, null));
+        }
+
+        var metadata = new Dictionary<string, object?>(file.Header.ToMetadata()) { ["pageCount"] = file.FrameCount };
+        return new PreparedDocument(task, JsonSerializer.Serialize(metadata, Json), pages);
     }
 
     private async Task<PreparedDocument> PrepareImageAsync(string path, string task, int resolution, CancellationToken cancellationToken)
