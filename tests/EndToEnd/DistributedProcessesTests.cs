@@ -1,0 +1,196 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Npgsql;
+using PaliGemma2.DocPipeline.Tests.Shared;
+using RabbitMQ.Client;
+using UglyToad.PdfPig.Content;
+using UglyToad.PdfPig.Core;
+using UglyToad.PdfPig.Fonts.Standard14Fonts;
+using UglyToad.PdfPig.Writer;
+
+namespace PaliGemma2.DocPipeline.EndToEnd;
+
+/// <summary>The API and the worker as separate processes over real RabbitMQ, PostgreSQL and a shared blob folder.</summary>
+public sealed class DistributedProcessesTests : IAsyncLifetime
+{
+    private const string Key = "e2e-key";
+    private readonly Dictionary<string, string> _env = [];
+    private string _root = null!;
+    private Uri _rabbit = null!;
+    private string _postgres = null!;
+
+    public async Task InitializeAsync()
+    {
+        _root = TestServices.NewTempDirectory("e2e");
+        _rabbit = await TestServices.CreateVirtualHostAsync("e2e");
+        _postgres = await TestServices.CreateDatabaseAsync("e2e");
+        _env["Pipeline__Transport"] = "RabbitMq";
+        _env["ConnectionStrings__RabbitMq"] = _rabbit.ToString();
+        _env["Storage__Provider"] = "Postgres";
+        _env["ConnectionStrings__Postgres"] = _postgres;
+        _env["Storage__BlobRoot"] = Path.Combine(_root, "blobs");
+        _env["Intake__DropFolder"] = Path.Combine(_root, "inbox");
+        _env["Intake__SharedRoot"] = Path.Combine(_root, "shared");
+        _env["Intake__StableFor"] = "00:00:00.300";
+        _env["Api__Keys__0"] = Key;
+        _env["DOTNET_ENVIRONMENT"] = "Production";
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_root, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    private ServiceProcess StartWorker() => ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), _env);
+
+    private async Task<(ServiceProcess Api, HttpClient Client)> StartApiAsync()
+    {
+        var port = ServiceProcess.FreePort();
+        var env = new Dictionary<string, string>(_env) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" };
+        var api = ServiceProcess.Start(ServiceProcess.Dll("Api", "PaliGemma2.DocPipeline.Api"), env);
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        client.DefaultRequestHeaders.Add("X-Api-Key", Key);
+        Assert.True(await TestServices.EventuallyAsync(async () =>
+        {
+            try
+            {
+                return (await client.GetAsync("/healthz")).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60)), "API did not start:\n" + api.Output);
+        return (api, client);
+    }
+
+    private static async Task<JsonElement> UploadAsync(HttpClient client, byte[] pdf, string name)
+    {
+        using var form = new MultipartFormDataContent();
+        var file = new ByteArrayContent(pdf);
+        file.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
+        form.Add(file, "file", name);
+        using var response = await client.PostAsync("/v1/documents?task=table", form);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    [Fact]
+    public async Task An_upload_to_the_api_process_is_prepared_by_the_worker_process()
+    {
+        await using var worker = StartWorker();
+        var (api, client) = await StartApiAsync();
+        await using (api)
+        using (client)
+        {
+            var accepted = await UploadAsync(client, await File.ReadAllBytesAsync(TestServices.CorpusFile("pdf", "ZapfDingbats.pdf")), "z.pdf");
+            var url = accepted.GetProperty("statusUrl").GetString()!;
+            JsonElement doc = default;
+            Assert.True(await TestServices.EventuallyAsync(async () =>
+            {
+                doc = await client.GetFromJsonAsync<JsonElement>(url);
+                return doc.GetProperty("status").GetString() == "queued";
+            }, TimeSpan.FromSeconds(90)), "worker output:\n" + worker.Output);
+            Assert.Equal(2, doc.GetProperty("pages").GetArrayLength());
+
+            // The worker's drop folder feeds the same store.
+            var inbox = Path.Combine(_root, "inbox", "table");
+            Assert.True(await TestServices.EventuallyAsync(() => Task.FromResult(Directory.Exists(inbox)), TimeSpan.FromSeconds(30)));
+            File.Copy(TestServices.CorpusFile("pdf", "basicapi.pdf"), Path.Combine(inbox, "dropped.pdf"));
+            Assert.True(await TestServices.EventuallyAsync(async () =>
+                await ScalarAsync<long>("select count(*) from documents where file_name = 'dropped.pdf' and status = 'queued'") == 1, TimeSpan.FromSeconds(60)));
+            Assert.Equal(2 + 3, await ScalarAsync<long>("select count(*) from pages"));
+        }
+    }
+
+    [Fact]
+    public async Task Killing_the_worker_mid_preparation_loses_and_duplicates_nothing()
+    {
+        const int pages = 120;
+        var (api, client) = await StartApiAsync();
+        await using (api)
+        using (client)
+        {
+            var worker = StartWorker();
+            var accepted = await UploadAsync(client, BuildPdf(pages), "long.pdf");
+            var id = accepted.GetProperty("id").GetGuid();
+
+            // Kill it while it is rendering, then start a fresh one: the broker redelivers the unacked message.
+            Assert.True(await TestServices.EventuallyAsync(async () =>
+                await ScalarAsync<string>($"select status from documents where id = '{id}'") == "preparing", TimeSpan.FromSeconds(60)), worker.Output);
+            worker.Kill();
+            await worker.DisposeAsync();
+
+            await using var second = StartWorker();
+            Assert.True(await TestServices.EventuallyAsync(async () =>
+                await ScalarAsync<string>($"select status from documents where id = '{id}'") == "queued", TimeSpan.FromSeconds(180)), second.Output);
+
+            Assert.Equal(pages, await ScalarAsync<long>($"select count(*) from pages where document_id = '{id}'"));
+            Assert.Equal(pages, await ScalarAsync<long>($"select count(distinct index) from pages where document_id = '{id}'"));
+            Assert.Equal(pages, await ScalarAsync<long>($"select count(*) from jobs where document_id = '{id}'"));
+
+            // Every job has at least one request on the queue; a job may be requested twice (the consumer is keyed on job id).
+            var jobIds = await ListAsync($"select id::text from jobs where document_id = '{id}'");
+            var queued = await QueuedJobIdsAsync();
+            Assert.Subset(queued.ToHashSet(), jobIds.ToHashSet());
+            Assert.Equal(jobIds.Count, queued.Distinct().Count());
+        }
+    }
+
+    private async Task<List<string>> QueuedJobIdsAsync()
+    {
+        var factory = new ConnectionFactory { Uri = _rabbit };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var ids = new List<string>();
+        while (await channel.BasicGetAsync("infer-table", autoAck: true) is { } delivery)
+        {
+            using var envelope = JsonDocument.Parse(delivery.Body);
+            ids.Add(envelope.RootElement.GetProperty("message").GetProperty("jobId").GetString()!);
+        }
+
+        return ids;
+    }
+
+    private async Task<T?> ScalarAsync<T>(string sql)
+    {
+        await using var conn = new NpgsqlConnection(_postgres);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        var value = await cmd.ExecuteScalarAsync();
+        return value is null or DBNull ? default : (T)value;
+    }
+
+    private async Task<List<string>> ListAsync(string sql)
+    {
+        await using var conn = new NpgsqlConnection(_postgres);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var list = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            list.Add(reader.GetString(0));
+        }
+
+        return list;
+    }
+
+    private static byte[] BuildPdf(int pages)
+    {
+        var builder = new PdfDocumentBuilder();
+        var font = builder.AddStandard14Font(Standard14Font.Helvetica);
+        for (var i = 0; i < pages; i++)
+        {
+            var page = builder.AddPage(PageSize.A4);
+            for (var line = 0; line < 40; line++)
+            {
+                page.AddText($"Page {i + 1} line {line + 1}: 12.5 | 13.75 | 99.1", 10, new PdfPoint(50, 800 - (line * 18)), font);
+            }
+        }
+
+        return builder.Build();
+    }
+}
