@@ -24,6 +24,7 @@ public static class PageImages
         BitDepth = PngBitDepth.Bit8,
         // Page images are written once and read once by a worker: speed beats a few percent of size.
         CompressionLevel = PngCompressionLevel.BestSpeed,
+        FilterMethod = PngFilterMethod.Up,
     };
 
     /// <summary>

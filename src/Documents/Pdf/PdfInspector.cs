@@ -24,30 +24,33 @@ public sealed record PdfWord(
 /// <summary>Reads PDF structure and text with PdfPig (which does not render).</summary>
 public static class PdfInspector
 {
+    /// <summary>Opens the PDF and counts its pages without reading their content (cheap: PdfPig parses lazily).</summary>
+    /// <exception cref="DocumentRejectedException">Not a readable PDF, or over the limits.</exception>
+    public static int CountPages(string path, PdfRenderOptions limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        CheckSize(path, limits);
+        try
+        {
+            using var pdf = PdfDocument.Open(path, Lenient);
+            return CheckPages(pdf.NumberOfPages, limits);
+        }
+        catch (Exception ex) when (ex is not DocumentRejectedException and not OperationCanceledException and not OutOfMemoryException)
+        {
+            throw new DocumentRejectedException($"Not a readable PDF: {ex.Message}", ex);
+        }
+    }
+
     /// <summary>Opens the PDF and reads its text layer.</summary>
     /// <exception cref="DocumentRejectedException">Not a readable PDF, or over the limits.</exception>
     public static PdfInfo Inspect(string path, PdfRenderOptions limits)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        var size = new FileInfo(path).Length;
-        if (size > limits.MaxFileBytes)
-        {
-            throw new DocumentRejectedException($"PDF is {size} bytes; the limit is {limits.MaxFileBytes}.");
-        }
-
+        CheckSize(path, limits);
         try
         {
-            using var pdf = PdfDocument.Open(path, new ParsingOptions { UseLenientParsing = true, SkipMissingFonts = true });
-            var count = pdf.NumberOfPages;
-            if (count < 1)
-            {
-                throw new DocumentRejectedException("PDF has no pages.");
-            }
-
-            if (count > limits.MaxPages)
-            {
-                throw new DocumentRejectedException($"PDF has {count} pages; the limit is {limits.MaxPages}.");
-            }
+            using var pdf = PdfDocument.Open(path, Lenient);
+            var count = CheckPages(pdf.NumberOfPages, limits);
 
             var pages = new List<PdfPageText>(count);
             for (var i = 1; i <= count; i++)
@@ -73,6 +76,22 @@ public static class PdfInspector
             throw new DocumentRejectedException($"Not a readable PDF: {ex.Message}", ex);
         }
     }
+
+    private static readonly ParsingOptions Lenient = new() { UseLenientParsing = true, SkipMissingFonts = true };
+
+    private static void CheckSize(string path, PdfRenderOptions limits)
+    {
+        var size = new FileInfo(path).Length;
+        if (size > limits.MaxFileBytes)
+        {
+            throw new DocumentRejectedException($"PDF is {size} bytes; the limit is {limits.MaxFileBytes}.");
+        }
+    }
+
+    private static int CheckPages(int count, PdfRenderOptions limits) =>
+        count < 1 ? throw new DocumentRejectedException("PDF has no pages.")
+        : count > limits.MaxPages ? throw new DocumentRejectedException($"PDF has {count} pages; the limit is {limits.MaxPages}.")
+        : count;
 
     private static PdfWord ToTopLeft(string text, PdfRectangle box, double pageHeight) =>
         new(text, Math.Round(box.Left, 2), Math.Round(pageHeight - box.Top, 2), Math.Round(box.Right, 2), Math.Round(pageHeight - box.Bottom, 2));

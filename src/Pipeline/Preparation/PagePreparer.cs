@@ -53,29 +53,28 @@ public sealed class PagePreparer(
     private async Task<PreparedDocument> PreparePdfAsync(string path, string task, int resolution, CancellationToken cancellationToken)
     {
         var renderOptions = pdfOptions.Value;
-        var info = PdfInspector.Inspect(path, renderOptions);
+        var pageCount = PdfInspector.CountPages(path, renderOptions);
+
+        // Text extraction (PdfPig, managed) and rendering (child process) use different cores: overlap them.
+        var textTask = Task.Run(() => PdfInspector.Inspect(path, renderOptions), cancellationToken);
         var renderer = new PdfRenderer(renderOptions);
         var scratch = Path.Combine(options.Value.ScratchRoot ?? Path.GetTempPath(), "docpipe-render-" + Guid.NewGuid().ToString("N"));
-        var pages = new List<PreparedPage>(info.PageCount);
+        var images = new (PreparedPage Page, bool Blank)[pageCount];
         var damage = new List<string>();
-        var blankPages = 0;
         try
         {
-            for (var first = 1; first <= info.PageCount; first += renderOptions.PagesPerRun)
+            for (var first = 1; first <= pageCount; first += renderOptions.PagesPerRun)
             {
-                var last = Math.Min(info.PageCount, first + renderOptions.PagesPerRun - 1);
+                var last = Math.Min(pageCount, first + renderOptions.PagesPerRun - 1);
                 var output = await renderer.RenderAsync(path, first, last, resolution, Path.Combine(scratch, $"{first}"), cancellationToken).ConfigureAwait(false);
                 damage.AddRange(output.Errors);
-                for (var i = 0; i < output.Files.Count; i++)
+                // PNG encoding is the costliest step per page; spread it over the cores.
+                var parallel = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken };
+                await Parallel.ForEachAsync(Enumerable.Range(0, output.Files.Count), parallel, async (i, ct) =>
                 {
-                    var index = first - 1 + i;
-                    var text = info.Pages[index];
-                    var textLayer = text.Words.Count == 0 ? null : JsonSerializer.Serialize(text, Json);
-                    var (page, blank) = await StoreImageAsync(output.Files[i], index, resolution, textLayer, cancellationToken).ConfigureAwait(false);
-                    pages.Add(page);
-                    blankPages += blank ? 1 : 0;
+                    images[first - 1 + i] = await StoreImageAsync(output.Files[i], first - 1 + i, resolution, null, ct).ConfigureAwait(false);
                     File.Delete(output.Files[i]);
-                }
+                }).ConfigureAwait(false);
             }
         }
         finally
@@ -86,6 +85,13 @@ public sealed class PagePreparer(
             }
         }
 
+        var info = await textTask.ConfigureAwait(false);
+        var pages = images.Select(x => x.Page with
+        {
+            TextLayer = info.Pages[x.Page.Index].Words.Count == 0 ? null : JsonSerializer.Serialize(info.Pages[x.Page.Index], Json),
+        }).ToList();
+        var blankPages = images.Count(x => x.Blank);
+
         // A renderer that reports damage and then draws nothing but empty pages has recovered nothing:
         // queueing those pages would spend GPU time on blanks and hide the corruption.
         if (damage.Count > 0 && blankPages == pages.Count)
@@ -95,7 +101,7 @@ public sealed class PagePreparer(
 
         var metadata = JsonSerializer.Serialize(new
         {
-            pageCount = info.PageCount,
+            pageCount,
             producer = info.Producer,
             title = info.Title,
             renderer = renderOptions.Renderer.ToString().ToLowerInvariant(),
