@@ -1,0 +1,14 @@
+-- Roles for SQL users. The schema itself is created by the application's EF Core migrations.
+CREATE EXTENSION IF NOT EXISTS rdkit;
+
+-- Read-only role for analysts: it will be granted SELECT on the task views (table_results,
+-- molecule_results, score_results, report_results) by the migration that creates them, and nothing else.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'docpipe_reader') THEN
+    CREATE ROLE docpipe_reader NOLOGIN;
+  END IF;
+END
+$$;
+REVOKE ALL ON SCHEMA public FROM docpipe_reader;
+GRANT USAGE ON SCHEMA public TO docpipe_reader;
