@@ -6,6 +6,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddProblemDetails();
 builder.Services.AddApiKeyAuthentication();
+builder.AddUploadLimits();
 builder.Services.AddDocPipeline(builder.Configuration);
 builder.Services.AddHealthChecks();
 

@@ -40,4 +40,13 @@ internal static class ApiKeyExtensions
         services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
         return services;
     }
+
+    /// <summary>Kestrel (30 MB) and form (128 MB) defaults would refuse large PDFs before the API sees them.</summary>
+    public static WebApplicationBuilder AddUploadLimits(this WebApplicationBuilder builder)
+    {
+        var max = builder.Configuration.GetSection(ApiOptions.Section).GetValue<long?>(nameof(ApiOptions.MaxUploadBytes)) ?? new ApiOptions().MaxUploadBytes;
+        builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = max + (1 << 20));
+        builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(o => o.MultipartBodyLengthLimit = max);
+        return builder;
+    }
 }

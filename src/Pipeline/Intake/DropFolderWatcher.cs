@@ -101,7 +101,8 @@ public sealed class DropFolderWatcher(IServiceScopeFactory scopes, IOptions<Inta
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Still being written under another name, or vanished: try again at the next scan.
-            logger.LogWarning(ex, "Drop folder file could not be taken yet");
+            // The exception text holds the path, and file names can carry patient names: log the type only.
+            logger.LogWarning("Drop folder file in {Task} could not be taken yet ({Error})", task, ex.GetType().Name);
             return false;
         }
     }
