@@ -6,6 +6,7 @@ var root = new RootCommand("docpipe: PDFs and DICOM radiographs to structured da
     ProcessCommand.Create(),
     StatusCommand.Create(),
     SqlCommand.Create(),
+    ModelsCommand.Create(),
     BenchPrepareCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

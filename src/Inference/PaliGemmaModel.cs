@@ -228,6 +228,9 @@ public sealed class PaliGemmaModel : IDisposable
                 for (var i = 0; i < b; i++)
                 {
                     var pad = tmax - prompts[i].Length;
+
+                    // Left padding carries <pad>'s embedding, as in HF; the mask must hide it.
+                    OrtTensors.Copy(text[0], g.EmbedOutputType, i * tmax * h, embeds, g.EmbedsType, i * length * h, pad * h);
                     OrtTensors.Copy(features[0], g.VisionOutputType, i * n * h, embeds, g.EmbedsType, ((i * length) + pad) * h, n * h);
                     OrtTensors.Copy(text[0], g.EmbedOutputType, ((i * tmax) + pad) * h, embeds, g.EmbedsType, ((i * length) + pad + n) * h, prompts[i].Length * h);
                 }
@@ -377,7 +380,7 @@ public sealed class PaliGemmaModel : IDisposable
                 mask.AsSpan().Fill(1);
                 for (var i = 0; i < b; i++)
                 {
-                    // MUTATION
+                    mask.AsSpan(i * total, pads[i]).Clear();
                 }
 
                 var maskValue = OrtValue.CreateTensorValueFromMemory(mask, maskShape);

@@ -15,7 +15,7 @@ internal static class EmbeddedHost
 {
     public const string DefaultHome = ".docpipe";
 
-    public static IHost Build(bool runPipeline)
+    public static IHost Build(bool runPipeline, IReadOnlyDictionary<string, string?>? overrides = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         var home = Environment.GetEnvironmentVariable("DOCPIPE_HOME") ?? DefaultHome;
@@ -28,11 +28,34 @@ internal static class EmbeddedHost
             ["Storage:BlobRoot"] = Path.Combine(home, "blobs"),
             ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(home, "docpipe.db")}",
         });
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+
         builder.Configuration.AddEnvironmentVariables();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Error);
         builder.Services.AddDocPipeline(builder.Configuration);
         return builder.Build();
+    }
+
+    /// <summary>The demo checkpoint folder of the repository (<c>models/demo</c>), searched upwards from here.</summary>
+    public static string? FindDemoRoot()
+    {
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "models", "demo");
+                if (Directory.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        return null;
     }
 
     public static string DescribeStore(IConfiguration configuration) =>

@@ -4,6 +4,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PaliGemma2.DocPipeline.Contracts;
+using PaliGemma2.DocPipeline.Inference;
+using PaliGemma2.DocPipeline.Pipeline.Workers;
 using PaliGemma2.DocPipeline.Pipeline.Intake;
 using PaliGemma2.DocPipeline.Storage;
 using PaliGemma2.DocPipeline.Storage.Entities;
@@ -39,7 +41,8 @@ internal static class ProcessCommand
             return 2;
         }
 
-        using var host = EmbeddedHost.Build(runPipeline: true);
+        var (overrides, demo, inferring) = await ChooseCheckpointAsync(task == TaskNames.Auto ? TaskNames.Report : task, ct).ConfigureAwait(false);
+        using var host = EmbeddedHost.Build(runPipeline: true, overrides);
         await host.StartAsync(ct).ConfigureAwait(false);
         var submitted = new List<(string File, Guid Id)>();
         var rows = new Dictionary<Guid, Document>();
@@ -58,7 +61,7 @@ internal static class ProcessCommand
                     ingest.Increment(1);
                 }
 
-                var prepare = progress.AddTask("Prepare", maxValue: submitted.Count);
+                var prepare = progress.AddTask(inferring ? "Prepare and infer" : "Prepare", maxValue: submitted.Count);
                 var deadline = DateTime.UtcNow + timeout;
                 while (!ct.IsCancellationRequested)
                 {
@@ -67,7 +70,7 @@ internal static class ProcessCommand
                     var ids = submitted.Select(s => s.Id).ToList();
                     rows = await db.Documents.AsNoTracking().Include(d => d.Pages).Where(d => ids.Contains(d.Id))
                         .ToDictionaryAsync(d => d.Id, ct).ConfigureAwait(false);
-                    var finished = rows.Values.Count(d => d.Status is not (DocumentStatus.Received or DocumentStatus.Preparing));
+                    var finished = rows.Values.Count(d => IsFinished(d.Status, inferring));
                     prepare.Value = finished;
                     if (finished == submitted.Count || DateTime.UtcNow > deadline)
                     {
@@ -78,24 +81,76 @@ internal static class ProcessCommand
                 }
             }).ConfigureAwait(false);
 
-        var table = new Table().AddColumns("File", "Document", "Status", "Pages", "Detail");
+        var results = new Dictionary<Guid, int>();
+        await using (var scope = host.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<DocPipelineDbContext>();
+            var ids = submitted.Select(s => s.Id).ToList();
+            results = (await db.Results.AsNoTracking().Join(db.Jobs, r => r.JobId, j => j.Id, (r, j) => j.DocumentId)
+                .Where(id => ids.Contains(id)).ToListAsync(ct).ConfigureAwait(false))
+                .GroupBy(id => id).ToDictionary(g => g.Key, g => g.Count());
+        }
+
+        var table = new Table().AddColumns("File", "Document", "Status", "Pages", "Results", "Detail");
         foreach (var (file, id) in submitted)
         {
             var d = rows.GetValueOrDefault(id);
             var status = d?.Status.ToString().ToLowerInvariant() ?? "?";
             var colour = d?.Status == DocumentStatus.Failed ? "red" : "green";
-            table.AddRow(Markup.Escape(Path.GetFileName(file)), id.ToString(), $"[{colour}]{status}[/]", (d?.Pages.Count ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(d?.Error ?? ""));
+            table.AddRow(Markup.Escape(Path.GetFileName(file)), id.ToString(), $"[{colour}]{status}[/]",
+                (d?.Pages.Count ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                results.GetValueOrDefault(id).ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(d?.Error ?? ""));
         }
 
         AnsiConsole.Write(table);
-        var queuedJobs = rows.Values.Where(d => d.Status == DocumentStatus.Queued).Sum(d => d.Pages.Count);
         AnsiConsole.MarkupLineInterpolated($"Store: [bold]{EmbeddedHost.DescribeStore(host.Services.GetRequiredService<IConfiguration>())}[/]");
-        AnsiConsole.MarkupLineInterpolated(
-            $"{queuedJobs} page job(s) are queued on {TaskNames.QueueOf(task)}. This build has no inference stage yet, so the run stops at queued jobs.");
-        AnsiConsole.MarkupLine("Query it: [bold]docpipe sql \"select status, count(*) from documents group by status\"[/]");
+        if (!inferring)
+        {
+            var queuedJobs = rows.Values.Where(d => d.Status == DocumentStatus.Queued).Sum(d => d.Pages.Count);
+            AnsiConsole.MarkupLineInterpolated(
+                $"No checkpoint for this task: {queuedJobs} page job(s) stay queued on {TaskNames.QueueOf(task)}. Add one with: docpipe models add <dir>");
+        }
+        else if (demo)
+        {
+            AnsiConsole.MarkupLine("[yellow]These results come from the bundled DEMO checkpoint (toy weights): the text is not meaningful.[/]");
+            AnsiConsole.MarkupLine("Use a real fine-tune: export it with tools/export_paligemma2.py (docs/export.md), then [bold]docpipe models add <dir>[/].");
+        }
+
+        AnsiConsole.MarkupLine("Query it: [bold]docpipe sql \"select task, checkpoint, generated_tokens, raw_text from results\"[/]");
         await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
         // Failed documents are results too (their reason is stored); only an unfinished run is an error.
-        return rows.Count == submitted.Count && rows.Values.All(d => d.Status is not (DocumentStatus.Received or DocumentStatus.Preparing)) ? 0 : 3;
+        return rows.Count == submitted.Count && rows.Values.All(d => IsFinished(d.Status, inferring)) ? 0 : 3;
+    }
+
+    private static bool IsFinished(DocumentStatus status, bool inferring) =>
+        status is DocumentStatus.Done or DocumentStatus.Failed or DocumentStatus.Partial || (!inferring && status == DocumentStatus.Queued);
+
+    /// <summary>The task's active registered checkpoint, else the bundled demo checkpoint, else none.</summary>
+    private static async Task<(Dictionary<string, string?> Overrides, bool Demo, bool Inferring)> ChooseCheckpointAsync(string task, CancellationToken ct)
+    {
+        var overrides = new Dictionary<string, string?>();
+        using (var probe = EmbeddedHost.Build(runPipeline: false))
+        {
+            await probe.StartAsync(ct).ConfigureAwait(false);
+            await using var scope = probe.Services.CreateAsyncScope();
+            var active = await scope.ServiceProvider.GetRequiredService<CheckpointRegistry>().ActiveAsync(task, ct).ConfigureAwait(false);
+            await probe.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            if (active is not null)
+            {
+                overrides[$"Inference:Tasks:{task}"] = "";
+                return (overrides, false, true);
+            }
+        }
+
+        var demo = EmbeddedHost.FindDemoRoot() is { } root ? Path.Combine(root, task) : null;
+        if (demo is null || !Directory.Exists(demo))
+        {
+            return (overrides, false, false);
+        }
+
+        overrides[$"Inference:Tasks:{task}"] = demo;
+        overrides["Preparation:DefaultResolution"] = CheckpointInfo.Read(demo).Resolution.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return (overrides, true, true);
     }
 
     private static IEnumerable<string> Expand(string path) =>

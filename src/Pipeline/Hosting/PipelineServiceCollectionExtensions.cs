@@ -5,7 +5,9 @@ using PaliGemma2.DocPipeline.Documents.Dicom;
 using PaliGemma2.DocPipeline.Documents.Images;
 using PaliGemma2.DocPipeline.Documents.Pdf;
 using PaliGemma2.DocPipeline.Pipeline.Intake;
+using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Pipeline.Preparation;
+using PaliGemma2.DocPipeline.Pipeline.Workers;
 using PaliGemma2.DocPipeline.Storage;
 
 namespace PaliGemma2.DocPipeline.Pipeline.Hosting;
@@ -22,6 +24,7 @@ public static class PipelineServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         var pipeline = configuration.GetSection(PipelineOptions.Section).Get<PipelineOptions>() ?? new PipelineOptions();
         var intakeOptions = configuration.GetSection(IntakeOptions.Section).Get<IntakeOptions>() ?? new IntakeOptions();
+        var inference = configuration.GetSection(InferenceOptions.Section).Get<InferenceOptions>() ?? new InferenceOptions();
 
         services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section);
         services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section);
@@ -34,10 +37,19 @@ public static class PipelineServiceCollectionExtensions
         services.AddDocPipelineStorage(configuration);
         services.AddScoped<DocumentIntake>();
         services.AddScoped<PagePreparer>();
+        services.AddScoped<CheckpointRegistry>();
+        services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section);
 
         if (pipeline.MigrateOnStart)
         {
             services.AddHostedService<DatabaseMigrator>();
+        }
+
+        if (inference.Tasks.Count > 0)
+        {
+            // Before the bus: queues are consumed only after every model loaded and warmed up.
+            services.AddSingleton<ModelCatalog>();
+            services.AddHostedService(sp => sp.GetRequiredService<ModelCatalog>());
         }
 
         if (!string.IsNullOrEmpty(intakeOptions.DropFolder))
@@ -70,6 +82,12 @@ public static class PipelineServiceCollectionExtensions
                 x.AddConsumer<SubmitDocumentConsumer, SubmitDocumentConsumerDefinition>();
             }
 
+            if (inference.Tasks.Count > 0)
+            {
+                // One consumer type, one infer-<task> endpoint per served task (configured below).
+                x.AddConsumer<InferenceConsumer, InferenceConsumerDefinition>().ExcludeFromConfigureEndpoints();
+            }
+
             if (pipeline.Transport == Transport.RabbitMq)
             {
                 var uri = configuration.GetConnectionString("RabbitMq")
@@ -77,15 +95,28 @@ public static class PipelineServiceCollectionExtensions
                 x.UsingRabbitMq((context, cfg) =>
                 {
                     cfg.Host(new Uri(uri), h => h.PublisherConfirmation = true);
+                    ConfigureInferenceEndpoints(cfg, context, inference);
                     cfg.ConfigureEndpoints(context);
                 });
             }
             else
             {
-                x.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
+                x.UsingInMemory((context, cfg) =>
+                {
+                    ConfigureInferenceEndpoints(cfg, context, inference);
+                    cfg.ConfigureEndpoints(context);
+                });
             }
         });
 
         return services;
+    }
+
+    private static void ConfigureInferenceEndpoints(IBusFactoryConfigurator cfg, IBusRegistrationContext context, InferenceOptions inference)
+    {
+        foreach (var task in inference.Tasks.Keys)
+        {
+            cfg.ReceiveEndpoint(TaskNames.QueueOf(task), e => e.ConfigureConsumer<InferenceConsumer>(context));
+        }
     }
 }

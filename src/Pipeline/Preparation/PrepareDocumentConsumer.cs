@@ -19,6 +19,7 @@ public sealed class PrepareDocumentConsumer(
     DocPipelineDbContext db,
     PagePreparer preparer,
     IOptions<PreparationOptions> options,
+    Workers.CheckpointRegistry registry,
     TimeProvider time,
     ILogger<PrepareDocumentConsumer> logger) : IConsumer<DocumentReceived>
 {
@@ -42,7 +43,10 @@ public sealed class PrepareDocumentConsumer(
         document.Status = DocumentStatus.Preparing;
         await db.SaveChangesAsync(ct).ConfigureAwait(false);
 
-        var resolution = options.Value.DefaultResolution;
+        // Pages are rendered at the resolution of the checkpoint that will read them.
+        var routedTask = document.Task == TaskNames.Auto ? TaskNames.Report : document.Task;
+        var active = await registry.ActiveAsync(routedTask, ct).ConfigureAwait(false);
+        var resolution = active?.Resolution ?? options.Value.DefaultResolution;
         PreparedDocument prepared;
         try
         {
@@ -76,10 +80,11 @@ public sealed class PrepareDocumentConsumer(
             }, ct).ConfigureAwait(false);
         }
 
-        document.Status = DocumentStatus.Queued;
-        document.Metadata = prepared.Metadata;
-
-        await db.SaveChangesAsync(ct).ConfigureAwait(false);
+        // Conditional: a fast worker may already have finished every page and marked the document done.
+        await db.Documents.Where(d => d.Id == document.Id && d.Status == DocumentStatus.Preparing)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, DocumentStatus.Queued), ct).ConfigureAwait(false);
+        await db.Documents.Where(d => d.Id == document.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Metadata, prepared.Metadata), ct).ConfigureAwait(false);
         await context.Publish(new DocumentPrepared { DocumentId = document.Id, Task = prepared.Task, PageCount = prepared.Pages.Count }, ct).ConfigureAwait(false);
         logger.LogInformation("Document {DocumentId} prepared: {Pages} page(s) queued on {Queue}", document.Id, prepared.Pages.Count, TaskNames.QueueOf(prepared.Task));
     }
