@@ -76,6 +76,9 @@ internal sealed class GraphSet : IDisposable
 
     public string[] DecoderOutputs { get; private set; } = [];
 
+    /// <summary>Decoder input names in the order the engine fills them: embeds, mask, positions, branch, past.</summary>
+    public string[] DecoderInputs { get; private set; } = [];
+
     /// <summary>Static vocabulary size of the logits, or -1 when dynamic.</summary>
     public int LogitsVocab { get; private set; } = -1;
 
@@ -289,6 +292,14 @@ internal sealed class GraphSet : IDisposable
         }
 
         PastNames = [.. past];
+        DecoderInputs =
+        [
+            "inputs_embeds",
+            .. HasAttentionMask ? new[] { "attention_mask" } : [],
+            .. HasPositionIds ? new[] { "position_ids" } : [],
+            .. HasCacheBranch ? new[] { "use_cache_branch" } : [],
+            .. past,
+        ];
         DecoderOutputs = [.. present];
     }
 }

@@ -311,7 +311,7 @@ public sealed class PaliGemmaModel : IDisposable
                 }
 
                 var totalLength = length;
-                while (!done.All(d => d))
+                while (Array.IndexOf(done, false) >= 0)
                 {
                     ct.ThrowIfCancellationRequested();
                     t0 = Stopwatch.GetTimestamp();
@@ -321,7 +321,8 @@ public sealed class PaliGemmaModel : IDisposable
                         last[i]++;
                     }
 
-                    using var stepIds = OrtValue.CreateTensorValueFromMemory((long[])next.Clone(), [b, 1]);
+                    // `next` and `last` are pinned only for the duration of the runs below, so they are reused.
+                    using var stepIds = OrtValue.CreateTensorValueFromMemory(next, [b, 1]);
                     using var stepEmbeds = Run(g.Embed, [g.EmbedInput], [stepIds], [g.EmbedOutput], runOptions, ct, ref ortTime);
                     using var converted = g.EmbedOutputType == g.EmbedsType ? null : OrtTensors.Allocate(g.EmbedsType, [b, 1, h], clear: false);
                     if (converted is not null)
@@ -329,7 +330,7 @@ public sealed class PaliGemmaModel : IDisposable
                         OrtTensors.Copy(stepEmbeds[0], g.EmbedOutputType, 0, converted, g.EmbedsType, 0, b * h);
                     }
 
-                    using var stepLogits = RunDecoder(converted ?? stepEmbeds[0], [b, totalLength], pads, (long[])last.Clone(), past, runOptions, ct, ref ortTime);
+                    using var stepLogits = RunDecoder(converted ?? stepEmbeds[0], [b, totalLength], pads, last, past, runOptions, ct, ref ortTime);
                     Pick(stepLogits, 1, limit, scratch);
                     steps.Add(Stopwatch.GetElapsedTime(t0));
                 }
@@ -368,9 +369,11 @@ public sealed class PaliGemmaModel : IDisposable
         var b = (int)maskShape[0];
         var total = (int)maskShape[1];
         var seq = positions.Length / b;
-        var names = new List<string>(past.Length + 4) { "inputs_embeds" };
-        var values = new List<OrtValue>(past.Length + 4) { inputsEmbeds };
-        var owned = new List<OrtValue>(3);
+        var names = g.DecoderInputs;
+        var values = new OrtValue[names.Length];
+        var slot = 0;
+        values[slot++] = inputsEmbeds;
+        OrtValue? maskValue = null, positionValue = null, branchValue = null;
         try
         {
             if (g.HasAttentionMask)
@@ -383,10 +386,8 @@ public sealed class PaliGemmaModel : IDisposable
                     mask.AsSpan(i * total, pads[i]).Clear();
                 }
 
-                var maskValue = OrtValue.CreateTensorValueFromMemory(mask, maskShape);
-                owned.Add(maskValue);
-                names.Add("attention_mask");
-                values.Add(maskValue);
+                maskValue = OrtValue.CreateTensorValueFromMemory(mask, maskShape);
+                values[slot++] = maskValue;
             }
             else if (b != 1 || pads[0] != 0)
             {
@@ -395,22 +396,17 @@ public sealed class PaliGemmaModel : IDisposable
 
             if (g.HasPositionIds)
             {
-                var pos = OrtValue.CreateTensorValueFromMemory(positions, [b, seq]);
-                owned.Add(pos);
-                names.Add("position_ids");
-                values.Add(pos);
+                positionValue = OrtValue.CreateTensorValueFromMemory(positions, [b, seq]);
+                values[slot++] = positionValue;
             }
 
             if (g.HasCacheBranch)
             {
-                var branch = OrtValue.CreateTensorValueFromMemory(new[] { past[0].GetTensorTypeAndShape().Shape[2] > 0 }, [1]);
-                owned.Add(branch);
-                names.Add("use_cache_branch");
-                values.Add(branch);
+                branchValue = OrtValue.CreateTensorValueFromMemory(new[] { past[0].GetTensorTypeAndShape().Shape[2] > 0 }, [1]);
+                values[slot++] = branchValue;
             }
 
-            names.AddRange(g.PastNames);
-            values.AddRange(past);
+            past.CopyTo(values, slot);
 
             OrtValue[] results;
             var t0 = Stopwatch.GetTimestamp();
@@ -423,7 +419,7 @@ public sealed class PaliGemmaModel : IDisposable
                 else
                 {
                     using var binding = g.Decoder.CreateIoBinding();
-                    for (var k = 0; k < names.Count; k++)
+                    for (var k = 0; k < names.Length; k++)
                     {
                         binding.BindInput(names[k], values[k]);
                     }
@@ -458,10 +454,9 @@ public sealed class PaliGemmaModel : IDisposable
         }
         finally
         {
-            foreach (var value in owned)
-            {
-                value.Dispose();
-            }
+            maskValue?.Dispose();
+            positionValue?.Dispose();
+            branchValue?.Dispose();
         }
     }
 

@@ -69,9 +69,16 @@ internal static class TestServices
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            if (await condition())
+            try
             {
-                return true;
+                if (await condition())
+                {
+                    return true;
+                }
+            }
+            catch (Exception ex) when (ex is Npgsql.NpgsqlException or HttpRequestException or IOException)
+            {
+                // Not up yet (schema not migrated, process still starting): keep polling.
             }
 
             await Task.Delay(200);

@@ -1,0 +1,117 @@
+using Npgsql;
+using PaliGemma2.DocPipeline.Tests.Shared;
+
+namespace PaliGemma2.DocPipeline.EndToEnd;
+
+/// <summary>
+/// The inference stage as its own worker processes over real RabbitMQ and PostgreSQL, running the
+/// bundled toy checkpoint on CPU.
+/// </summary>
+public sealed class InferenceWorkerTests : IAsyncLifetime
+{
+    private readonly Dictionary<string, string> _env = [];
+    private string _root = null!;
+    private string _postgres = null!;
+
+    public async Task InitializeAsync()
+    {
+        _root = TestServices.NewTempDirectory("infer");
+        var rabbit = await TestServices.CreateVirtualHostAsync("infer");
+        _postgres = await TestServices.CreateDatabaseAsync("infer");
+        _env["Pipeline__Transport"] = "RabbitMq";
+        _env["ConnectionStrings__RabbitMq"] = rabbit.ToString();
+        _env["Storage__Provider"] = "Postgres";
+        _env["ConnectionStrings__Postgres"] = _postgres;
+        _env["Storage__BlobRoot"] = Path.Combine(_root, "blobs");
+        _env["Intake__DropFolder"] = "";
+        _env["Intake__SharedRoot"] = "";
+        _env["Preparation__DefaultResolution"] = "224";
+        _env["Inference__BatchSize"] = "4";
+        _env["DOTNET_ENVIRONMENT"] = "Production";
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_root, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    private static string Demo(string task) => Path.Combine(TestServices.RepoRoot, "models", "demo", task);
+
+    private ServiceProcess StartPreparation() => ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"),
+        new Dictionary<string, string>(_env) { ["Intake__DropFolder"] = Path.Combine(_root, "inbox"), ["Intake__StableFor"] = "00:00:00.300" });
+
+    private ServiceProcess StartInference(string task, string name) => ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"),
+        new Dictionary<string, string>(_env)
+        {
+            ["Pipeline__RunPreparation"] = "false",
+            ["Pipeline__RunQueueIntake"] = "false",
+            [$"Inference__Tasks__{task}"] = Demo(task),
+            ["Inference__WorkerName"] = name,
+        });
+
+    private void Drop(string corpusPdf, string task, string? name = null)
+    {
+        var folder = Path.Combine(_root, "inbox", task);
+        Directory.CreateDirectory(folder);
+        File.Copy(TestServices.CorpusFile("pdf", corpusPdf), Path.Combine(folder, "." + (name ?? corpusPdf)));
+        File.Move(Path.Combine(folder, "." + (name ?? corpusPdf)), Path.Combine(folder, name ?? corpusPdf));
+    }
+
+    [Fact]
+    public async Task A_dropped_pdf_ends_with_one_result_per_page_even_when_the_worker_is_killed_mid_batch()
+    {
+        await using var prepare = StartPreparation();
+        var worker = StartInference("table", "gpu-a");
+        Drop("labelled_pages.pdf", "table");   // 11 pages
+        Drop("basicapi.pdf", "table");         // 3 pages
+
+        // Let it get going, then kill it mid-work and start another: redelivered batches must not duplicate.
+        Assert.True(await TestServices.EventuallyAsync(async () => await ScalarAsync<long>("select count(*) from results") >= 1, TimeSpan.FromSeconds(120)),
+            "no result from the first worker:\n" + worker.Output + "\n---\n" + prepare.Output);
+        worker.Kill();
+        await worker.DisposeAsync();
+        await using var second = StartInference("table", "gpu-b");
+
+        Assert.True(await TestServices.EventuallyAsync(async () => await ScalarAsync<long>("select count(*) from documents where status = 'done'") == 2,
+            TimeSpan.FromSeconds(180)), second.Output);
+
+        Assert.Equal(14, await ScalarAsync<long>("select count(*) from pages"));
+        Assert.Equal(14, await ScalarAsync<long>("select count(*) from results"));
+        Assert.Equal(14, await ScalarAsync<long>("select count(distinct job_id) from results"));
+        Assert.Equal(0, await ScalarAsync<long>("select count(*) from jobs j where not exists (select 1 from results r where r.job_id = j.id)"));
+        Assert.Equal(14, await ScalarAsync<long>(
+            "select count(*) from results where checkpoint = 'demo-toy-paligemma2-table' and checkpoint_version = '0.1.0-demo' " +
+            "and prompt_tokens = 256 + 2 and generated_tokens between 1 and 64 and prefill_ms > 0 and decode_ms >= 0 and length(raw_text) > 0"));
+        Assert.Equal(14, await ScalarAsync<long>("select count(*) from jobs where status = 'done' and checkpoint_version = 'demo-toy-paligemma2-table@0.1.0-demo' and attempts >= 1"));
+        Assert.Equal(0, await ScalarAsync<long>("select count(*) from jobs where worker not in ('gpu-a', 'gpu-b')"));
+    }
+
+    [Fact]
+    public async Task Two_checkpoints_for_two_tasks_route_to_their_own_queues_and_workers()
+    {
+        await using var prepare = StartPreparation();
+        await using var tables = StartInference("table", "table-worker");
+        await using var molecules = StartInference("molecule", "molecule-worker");
+        Drop("basicapi.pdf", "table");
+        Drop("ZapfDingbats.pdf", "molecule");
+
+        Assert.True(await TestServices.EventuallyAsync(async () => await ScalarAsync<long>("select count(*) from documents where status = 'done'") == 2,
+            TimeSpan.FromSeconds(180)), tables.Output + "\n---\n" + molecules.Output);
+
+        Assert.Equal(3, await ScalarAsync<long>(
+            "select count(*) from results r join jobs j on j.id = r.job_id where j.task = 'table' and r.checkpoint = 'demo-toy-paligemma2-table' and j.worker = 'table-worker'"));
+        Assert.Equal(2, await ScalarAsync<long>(
+            "select count(*) from results r join jobs j on j.id = r.job_id where j.task = 'molecule' and r.checkpoint = 'demo-toy-paligemma2-molecule' and j.worker = 'molecule-worker'"));
+        Assert.Equal(5, await ScalarAsync<long>("select count(*) from results"));
+    }
+
+    private async Task<T?> ScalarAsync<T>(string sql)
+    {
+        await using var conn = new NpgsqlConnection(_postgres);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        var value = await cmd.ExecuteScalarAsync();
+        return value is null or DBNull ? default : (T)value;
+    }
+}
