@@ -10,6 +10,7 @@ Writes, under --out:
   224/               batch-capable export (attention_mask input), graphs at the top level
   224-community/     onnx-community style (no attention_mask input), graphs under onnx/
   896/, 896-community/   the same model with 896-px vision (4,096 image tokens)
+  224-fp16io/        224/ with float16 graph inputs and outputs (Cast nodes at the boundary)
   images/            fixed test images (PNG, already R x R so no resampling is involved)
   golden-224.json, golden-896.json   PyTorch greedy ids (batch 1 and a batch of 3)
   tokenizer-corpus.txt               training text of the toy tokenizer (for reference)
@@ -511,13 +512,30 @@ def build(out_root: str, size: int, sp_model: bytes, pieces, seed: int, opset: i
     return golden
 
 
+def make_fp16_io_variant(out_root: str, size: int) -> None:
+    """`<size>-fp16io/`: the batch-capable export with float16 graph inputs/outputs (see
+    paligemma_onnx.cast_io_to_float16), for the engine's float16 paths."""
+    src = os.path.join(out_root, str(size))
+    dst = os.path.join(out_root, f"{size}-fp16io")
+    if os.path.isdir(dst):
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
+    for g in ("vision_encoder", "embed_tokens", "decoder_model_merged"):
+        po.cast_io_to_float16(os.path.join(src, g + ".onnx"), os.path.join(dst, g + ".onnx"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="models/test-checkpoint")
     ap.add_argument("--seed", type=int, default=6)
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--sizes", default="224,896")
+    ap.add_argument("--fp16io-only", action="store_true",
+                    help="only derive <out>/224-fp16io from an existing <out>/224")
     args = ap.parse_args()
+    if args.fp16io_only:
+        make_fp16_io_variant(args.out, 224)
+        return
     torch.set_num_threads(2)
     os.makedirs(args.out, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
@@ -529,6 +547,8 @@ def main():
         for key in ("batch1", "batch3"):
             for e in g[key]:
                 print(size, key, e["prefix"], e["ids"], f"margin={e['min_margin']:.3f}")
+        if size == 224:
+            make_fp16_io_variant(args.out, 224)
 
 
 if __name__ == "__main__":

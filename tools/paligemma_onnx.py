@@ -367,3 +367,48 @@ def write_configs(out_dir: str, *, text: dict, vision: dict, image_size: int, im
         json.dump(pre, f, indent=2)
     with open(os.path.join(out_dir, "checkpoint.json"), "w") as f:
         json.dump(checkpoint, f, indent=2)
+
+
+# --------------------------------------------------------------------------------------------------
+# float16 I/O variant (exercises a runtime's float16 paths without float16 kernels)
+# --------------------------------------------------------------------------------------------------
+
+def cast_io_to_float16(src: str, dst: str) -> None:
+    """Rewrites a float32 graph so that every float32 graph input and output is float16, with Cast nodes
+    at the boundary. The arithmetic inside stays float32; what changes is what a runtime must feed and
+    read: float16 pixels, embeddings, KV cache and logits."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    m = onnx.load(src)
+    g = m.graph
+    del g.value_info[:]  # stale float32 shape/type hints for renamed values
+
+    def rename(old: str, new: str, inputs: bool, outputs: bool) -> None:
+        for node in g.node:
+            if inputs:
+                for i, name in enumerate(node.input):
+                    if name == old:
+                        node.input[i] = new
+            if outputs:
+                for i, name in enumerate(node.output):
+                    if name == old:
+                        node.output[i] = new
+
+    casts_in = []
+    for inp in g.input:
+        if inp.type.tensor_type.elem_type == TensorProto.FLOAT:
+            internal = inp.name + "_f32"
+            rename(inp.name, internal, inputs=True, outputs=False)
+            casts_in.append(helper.make_node("Cast", [inp.name], [internal], to=TensorProto.FLOAT))
+            inp.type.tensor_type.elem_type = TensorProto.FLOAT16
+    for i, node in enumerate(casts_in):
+        g.node.insert(i, node)
+    for out in g.output:
+        if out.type.tensor_type.elem_type == TensorProto.FLOAT:
+            internal = out.name + "_f32"
+            rename(out.name, internal, inputs=True, outputs=True)
+            g.node.append(helper.make_node("Cast", [internal], [out.name], to=TensorProto.FLOAT16))
+            out.type.tensor_type.elem_type = TensorProto.FLOAT16
+    onnx.checker.check_model(m)
+    onnx.save(m, dst)

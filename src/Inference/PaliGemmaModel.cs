@@ -214,7 +214,7 @@ public sealed class PaliGemmaModel : IDisposable
                 }
             }
 
-            using var embeds = OrtTensors.Allocate(g.EmbedsType, [b, length, h], clear: true);
+            using var embeds = OrtTensors.Allocate(g.EmbedsType, [b, length, h], clear: false); // every row is written below
             using (var features = Run(g.Vision, [g.VisionInput], [pixels], [g.VisionOutput], runOptions, ct, ref ortTime))
             using (var ids = OrtValue.CreateTensorValueFromMemory(textIds, [b, tmax]))
             using (var text = Run(g.Embed, [g.EmbedInput], [ids], [g.EmbedOutput], runOptions, ct, ref ortTime))

@@ -58,6 +58,24 @@ public sealed class GoldenParityTests
     }
 
     [Fact]
+    public async Task Float16_io_graphs_match_pytorch_reference()
+    {
+        // 224-fp16io takes and returns float16 everywhere (pixels, embeddings, KV cache, logits), so this
+        // runs the engine's float16 conversions, cache allocation and argmax.
+        var dir = TestEnvironment.Checkpoint("224-fp16io");
+        using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Path.Combine(dir, "decoder_model_merged.onnx")))
+        {
+            Assert.Equal(Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16, session.InputMetadata["past_key_values.0.key"].ElementDataType);
+            Assert.Equal(Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16, session.OutputMetadata["logits"].ElementDataType);
+        }
+
+        var golden = Golden.Load(224);
+        using var model = PaliGemmaModel.Load(dir);
+        AssertMatches(golden.Batch1, await Generate(model, golden.Batch1), model);
+        AssertMatches(golden.Batch3, await Generate(model, golden.Batch3), model);
+    }
+
+    [Fact]
     public void Golden_references_are_discriminating()
     {
         // Parity proves little if the ids repeat or two logits are nearly tied (DESIGN section 10).

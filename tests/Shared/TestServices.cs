@@ -18,11 +18,11 @@ internal static class TestServices
 
     public static Uri Orthanc => new(Require("DOCPIPE_TEST_ORTHANC"));
 
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => Shared.Corpus.RepoRoot;
 
-    public static string Corpus(string kind) => Path.Combine(RepoRoot, "..", "shared", "corpus", kind);
+    public static string Corpus(string kind) => Shared.Corpus.Folder(kind);
 
-    public static string CorpusFile(string kind, string name) => Path.Combine(Corpus(kind), name);
+    public static string CorpusFile(string kind, string name) => Shared.Corpus.File(kind, name);
 
     /// <summary>A fresh database on the test cluster; returns its connection string.</summary>
     public static async Task<string> CreateDatabaseAsync(string prefix)
@@ -91,15 +91,4 @@ internal static class TestServices
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } v
             ? v
             : throw new InvalidOperationException($"{name} is not set: run the tests with scripts/test.sh, which starts the real services on loopback.");
-
-    private static string FindRepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "PaliGemma2.DocPipeline.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Repository root (PaliGemma2.DocPipeline.sln) not found above the test binaries.");
-    }
 }

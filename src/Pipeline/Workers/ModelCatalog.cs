@@ -47,6 +47,7 @@ public sealed class ModelCatalog(IServiceScopeFactory scopes, IOptions<Inference
             {
                 PreferCuda = options.Value.PreferCuda && CudaRuntimePresent(),
                 MaxBatchSize = Math.Max(1, options.Value.BatchSize),
+                IntraOpNumThreads = options.Value.IntraOpThreads,
             });
             var info = model.Info;
             _models[task] = new LoadedCheckpoint(task, info.Name, info.Version, info.PromptPrefix, info.MaxNewTokens, model);

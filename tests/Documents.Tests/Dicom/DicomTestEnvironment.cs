@@ -12,7 +12,7 @@ internal static class DicomTestEnvironment
     public static string RepoRoot => Root.Value;
 
     /// <summary>The shared real-world DICOM corpus, beside the repository (never copied into it).</summary>
-    public static string CorpusDirectory => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "corpus", "dicom"));
+    public static string CorpusDirectory => PaliGemma2.DocPipeline.Tests.Shared.Corpus.Folder("dicom");
 
     public static string CorpusFile(string name) => Path.Combine(CorpusDirectory, name);
 

@@ -5,7 +5,7 @@ namespace PaliGemma2.DocPipeline.Documents.Tests.Pdf;
 /// <summary>The shared PDF corpus and poppler's command-line tools as independent references.</summary>
 internal static class PdfCorpus
 {
-    public static string Root { get; } = Find();
+    public static string Root => PaliGemma2.DocPipeline.Tests.Shared.Corpus.Folder("pdf");
 
     public static string File(string name) => Path.Combine(Root, name);
 
@@ -21,16 +21,5 @@ internal static class PdfCorpus
         var stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         return stdout;
-    }
-
-    private static string Find()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !System.IO.File.Exists(Path.Combine(dir.FullName, "PaliGemma2.DocPipeline.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return Path.GetFullPath(Path.Combine(dir?.FullName ?? throw new InvalidOperationException("repo root not found"), "..", "shared", "corpus", "pdf"));
     }
 }
