@@ -14,6 +14,12 @@ The decoder multiplies inputs_embeds by sqrt(H) itself and builds the prefix-LM 
 the first call (no past) is the prefix and attends bidirectionally; later chunks are causal. Keys whose
 attention_mask entry is 0 (left padding) are never attended. Without an attention_mask input (the
 onnx-community style) every key is visible, which equals the HF inference mask at batch 1.
+
+A real-checkpoint export wraps the HF PaliGemma model in three modules with these signatures. Its decoder
+`core(inputs_embeds, attention_mask_or_None, position_ids, past)` -> (logits, [(k, v), ...]) uses
+prefix_lm_bias for its attention bias and multiplies inputs_embeds by sqrt(width) itself. Then it calls
+export_vision / export_embed / export_decoder, write_hf_tokenizer and write_configs.
+cast_io_to_float16 derives a variant whose graph inputs and outputs are float16.
 """
 from __future__ import annotations
 

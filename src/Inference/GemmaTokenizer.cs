@@ -9,9 +9,11 @@ namespace PaliGemma2.DocPipeline.Inference;
 /// and decodes through the piece table.
 /// </summary>
 /// <remarks>
-/// Every user-defined piece is registered as a special token so it is matched atomically, as
-/// SentencePiece does. Decoding does not use the library because its Decode drops user-defined pieces
-/// such as <c>\n</c> (id 108).
+/// Every user-defined piece (<c>\n</c>, whitespace runs, <c>&lt;locNNNN&gt;</c>, <c>&lt;segNNN&gt;</c>, ...)
+/// is registered in a longest-match table and cut out before the library sees the text, so it stays
+/// atomic, as SentencePiece's prefix matcher keeps it. The library's own special-token matching is not
+/// used for this: it matches in the order the tokens were given, not the longest one. Decoding does not
+/// use the library either, because its Decode drops user-defined pieces such as <c>\n</c> (id 108).
 /// </remarks>
 public sealed class GemmaTokenizer
 {

@@ -76,6 +76,14 @@ public sealed class GoldenParityTests
     }
 
     [Fact]
+    public async Task Requests_beyond_max_batch_size_are_split_and_keep_their_order()
+    {
+        var golden = Golden.Load(224);
+        using var model = PaliGemmaModel.Load(TestEnvironment.Checkpoint("224"), options: new PaliGemmaLoadOptions { PreferCuda = false, MaxBatchSize = 2 });
+        AssertMatches(golden.Batch3, await Generate(model, golden.Batch3), model);
+    }
+
+    [Fact]
     public void Golden_references_are_discriminating()
     {
         // Parity proves little if the ids repeat or two logits are nearly tied (DESIGN section 10).

@@ -33,17 +33,23 @@ public sealed class PipelineHost : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public static async Task<PipelineHost> StartDistributedAsync(string name)
+    public static async Task<PipelineHost> StartDistributedAsync(string name, IReadOnlyDictionary<string, string?>? extra = null)
     {
         var rabbit = await TestServices.CreateVirtualHostAsync(name);
         var postgres = await TestServices.CreateDatabaseAsync(name.Replace('-', '_'));
-        return await StartAsync(name, rabbit, new()
+        var settings = new Dictionary<string, string?>
         {
             ["Pipeline:Transport"] = "RabbitMq",
             ["ConnectionStrings:RabbitMq"] = rabbit.ToString(),
             ["Storage:Provider"] = "Postgres",
             ["ConnectionStrings:Postgres"] = postgres,
-        });
+        };
+        foreach (var (k, v) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[k] = v;
+        }
+
+        return await StartAsync(name, rabbit, settings);
     }
 
     public static Task<PipelineHost> StartEmbeddedAsync(string name) =>
