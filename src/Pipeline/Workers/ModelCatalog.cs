@@ -22,9 +22,6 @@ public sealed class ModelCatalog(IServiceScopeFactory scopes, IOptions<Inference
     private readonly Dictionary<string, LoadedCheckpoint> _models = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggers.CreateLogger<ModelCatalog>();
 
-    /// <summary>True once every configured model has loaded and warmed up.</summary>
-    public bool Ready { get; private set; }
-
     /// <summary>The model serving <paramref name="task"/>.</summary>
     public LoadedCheckpoint Get(string task) =>
         _models.TryGetValue(task, out var m) ? m : throw new InvalidOperationException($"This worker does not serve task '{task}'.");
@@ -58,7 +55,6 @@ public sealed class ModelCatalog(IServiceScopeFactory scopes, IOptions<Inference
             _logger.LogInformation("Serving {Task} with {Checkpoint} {Version} on {Provider}", task, info.Name, info.Version, model.ExecutionProvider);
         }
 
-        Ready = true;
     }
 
     // ONNX Runtime 1.31's CUDA provider needs the CUDA 13 runtime; without it the provider's load fails
