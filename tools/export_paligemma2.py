@@ -383,7 +383,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
                          "memory and is the fallback when float16 output differs)")
     ap.add_argument("--device", default="auto", help="where to trace: auto (cuda when available), cuda, cpu. "
                     "float16 tracing on cpu is slow at 896 px")
-    ap.add_argument("--logits", choices=("last", "all"), default="all",
+    ap.add_argument("--logits", choices=("last", "all"), default="last",
                     help="decoder logits for every input position (all, [B,S,V], the DESIGN section 5 "
                          "signature) or only the last one (last, [B,1,V]): at 896 px 'all' makes the prefill "
                          "return ~2 GB of float16 logits per image; 'last' needs an engine that takes the newest "

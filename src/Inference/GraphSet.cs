@@ -158,7 +158,12 @@ internal sealed class GraphSet : IDisposable
             return o;
         }
 
-        if (options.PreferCuda)
+        if (options.PreferCuda && !CudaRuntimePresent(out var missing))
+        {
+            // Without this probe ONNX Runtime prints a loud native error before our fallback can log a clean one.
+            Log.CudaFallback(logger, $"{missing} not found (ONNX Runtime 1.31's CUDA provider needs the CUDA 13 runtime and cuDNN 9)");
+        }
+        else if (options.PreferCuda)
         {
             var cuda = Cpu();
             try
@@ -175,6 +180,23 @@ internal sealed class GraphSet : IDisposable
         }
 
         return (Cpu(), "CPU");
+    }
+
+    private static bool CudaRuntimePresent(out string missing)
+    {
+        foreach (var library in (string[])["libcudart.so.13", "libcublasLt.so.13", "libcudnn.so.9"])
+        {
+            if (!System.Runtime.InteropServices.NativeLibrary.TryLoad(library, out var handle))
+            {
+                missing = library;
+                return false;
+            }
+
+            System.Runtime.InteropServices.NativeLibrary.Free(handle);
+        }
+
+        missing = "";
+        return true;
     }
 
     private void Inspect(CheckpointInfo info)

@@ -300,7 +300,9 @@ public sealed class PaliGemmaModel : IDisposable
                 var logits = RunDecoder(embeds, [b, length], pads, positions, past, runOptions, ct, ref ortTime);
                 using (logits)
                 {
-                    Pick(logits, length, limit, scratch);
+                    // Exports may return logits for every position or only the last (tools/export_paligemma2.py --logits last):
+                    // read the sequence length from the tensor, not from the prompt.
+                    Pick(logits, (int)logits.GetTensorTypeAndShape().Shape[1], limit, scratch);
                 }
 
                 prefill = Stopwatch.GetElapsedTime(t0);

@@ -42,7 +42,7 @@ public sealed class ModelCatalog(IServiceScopeFactory scopes, IOptions<Inference
 
             var model = PaliGemmaModel.Load(directory, loggers.CreateLogger<PaliGemmaModel>(), new PaliGemmaLoadOptions
             {
-                PreferCuda = options.Value.PreferCuda && CudaRuntimePresent(),
+                PreferCuda = options.Value.PreferCuda,
                 MaxBatchSize = Math.Max(1, options.Value.BatchSize),
                 IntraOpNumThreads = options.Value.IntraOpThreads,
             });
@@ -55,20 +55,6 @@ public sealed class ModelCatalog(IServiceScopeFactory scopes, IOptions<Inference
             _logger.LogInformation("Serving {Task} with {Checkpoint} {Version} on {Provider}", task, info.Name, info.Version, model.ExecutionProvider);
         }
 
-    }
-
-    // ONNX Runtime 1.31's CUDA provider needs the CUDA 13 runtime; without it the provider's load fails
-    // with a loud native error before our fallback. Probe once, quietly, and go straight to CPU.
-    private bool CudaRuntimePresent()
-    {
-        if (System.Runtime.InteropServices.NativeLibrary.TryLoad("libcublasLt.so.13", out var handle))
-        {
-            System.Runtime.InteropServices.NativeLibrary.Free(handle);
-            return true;
-        }
-
-        _logger.LogInformation("CUDA 13 runtime not found; running on CPU");
-        return false;
     }
 
     /// <inheritdoc />
