@@ -25,6 +25,12 @@ public abstract class DocPipelineDbContext(DbContextOptions options) : DbContext
     /// <summary>Checkpoint registry.</summary>
     public DbSet<Checkpoint> Checkpoints => Set<Checkpoint>();
 
+    /// <summary>Draft reports sent back to PACS.</summary>
+    public DbSet<ReportDelivery> ReportDeliveries => Set<ReportDelivery>();
+
+    /// <summary>Intake feed positions.</summary>
+    public DbSet<IntakeCursor> IntakeCursors => Set<IntakeCursor>();
+
     /// <summary>Column type for JSON documents: jsonb on PostgreSQL, text elsewhere.</summary>
     protected abstract string JsonColumnType { get; }
 
@@ -38,6 +44,8 @@ public abstract class DocPipelineDbContext(DbContextOptions options) : DbContext
         {
             e.HasIndex(d => new { d.Sha256, d.Task }).IsUnique();
             e.HasIndex(d => d.Status);
+            e.HasIndex(d => new { d.SopInstanceUid, d.Task }).IsUnique().HasFilter("sop_instance_uid IS NOT NULL");
+            e.Property(d => d.SopInstanceUid).HasMaxLength(64);
             e.Property(d => d.Sha256).HasMaxLength(64);
             e.Property(d => d.Task).HasMaxLength(32);
             e.Property(d => d.Source).HasMaxLength(16);
@@ -71,6 +79,23 @@ public abstract class DocPipelineDbContext(DbContextOptions options) : DbContext
             e.HasOne<Job>().WithMany().HasForeignKey(r => r.JobId).OnDelete(DeleteBehavior.Cascade);
             e.Property(r => r.Payload).HasColumnType(json);
             e.Property(r => r.ValidationErrors).HasColumnType(json);
+        });
+
+        modelBuilder.Entity<ReportDelivery>(e =>
+        {
+            e.HasIndex(r => new { r.ResultId, r.Destination }).IsUnique();
+            e.HasIndex(r => r.Status);
+            e.HasOne<Result>().WithMany().HasForeignKey(r => r.ResultId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(r => r.Destination).HasMaxLength(200);
+            e.Property(r => r.SrSopInstanceUid).HasMaxLength(64);
+            e.Property(r => r.SrSeriesInstanceUid).HasMaxLength(64);
+            e.Property(r => r.Status).HasConversion(LowerCase<DeliveryStatus>()).HasMaxLength(16);
+        });
+
+        modelBuilder.Entity<IntakeCursor>(e =>
+        {
+            e.HasKey(c => c.Name);
+            e.Property(c => c.Name).HasMaxLength(300);
         });
 
         modelBuilder.Entity<Checkpoint>(e =>

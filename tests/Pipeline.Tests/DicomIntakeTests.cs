@@ -77,4 +77,28 @@ public sealed class DicomIntakeTests : IAsyncLifetime
         Assert.Equal(DocumentStatus.Failed, truncated.Status);
         Assert.False(string.IsNullOrWhiteSpace(truncated.Error));
     }
+
+    [Fact]
+    public async Task The_same_instance_in_another_transfer_syntax_is_one_document()
+    {
+        var explicitLe = TestServices.CorpusFile("dicom", "MR_small.dcm");
+        var rle = Path.Combine(_host.Root, "mr-rle.dcm");
+        var psi = new ProcessStartInfo("dcmcrle") { RedirectStandardError = true, RedirectStandardOutput = true };
+        psi.ArgumentList.Add(explicitLe);
+        psi.ArgumentList.Add(rle);
+        using (var p = Process.Start(psi)!)
+        {
+            p.WaitForExit();
+            Assert.Equal(0, p.ExitCode);
+        }
+
+        Assert.NotEqual(await File.ReadAllBytesAsync(explicitLe), await File.ReadAllBytesAsync(rle));
+        var first = await _host.IngestAsync(explicitLe, TaskNames.Report);
+        var second = await _host.IngestAsync(rle, TaskNames.Report);
+        Assert.True(first.Created);
+        Assert.False(second.Created);
+        Assert.Equal(first.DocumentId, second.DocumentId);
+        var doc = await _host.WithDbAsync(db => db.Documents.AsNoTracking().SingleAsync());
+        Assert.False(string.IsNullOrEmpty(doc.SopInstanceUid));
+    }
 }

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Documents;
+using PaliGemma2.DocPipeline.Documents.Dicom;
 using PaliGemma2.DocPipeline.Storage;
 using PaliGemma2.DocPipeline.Storage.Blobs;
 using PaliGemma2.DocPipeline.Storage.Entities;
@@ -89,6 +90,13 @@ public sealed class DocumentIntake(DocPipelineDbContext db, IBlobStore blobs, IP
             mediaType = MediaTypes.Sniff(head.AsSpan(0, read));
         }
 
+        // A PACS may send the same instance again with other bytes (another transfer syntax): one document per SOP instance.
+        var sopInstanceUid = mediaType == MediaTypes.Dicom ? TryReadSopInstanceUid(blobs.GetPath(blob.Key)) : null;
+        if (await FindBySopAsync(sopInstanceUid, task, cancellationToken).ConfigureAwait(false) is { } sameInstance)
+        {
+            return sameInstance;
+        }
+
         var document = new Document
         {
             Id = Guid.CreateVersion7(),
@@ -100,6 +108,7 @@ public sealed class DocumentIntake(DocPipelineDbContext db, IBlobStore blobs, IP
             Status = DocumentStatus.Received,
             ReceivedAt = time.GetUtcNow(),
             SizeBytes = blob.Size,
+            SopInstanceUid = sopInstanceUid,
         };
         db.Documents.Add(document);
         try
@@ -111,6 +120,7 @@ public sealed class DocumentIntake(DocPipelineDbContext db, IBlobStore blobs, IP
             // Lost a race with a concurrent ingest of the same bytes: theirs is the document.
             db.Entry(document).State = EntityState.Detached;
             return await FindAsync(blob.Key, task, cancellationToken).ConfigureAwait(false)
+                ?? await FindBySopAsync(sopInstanceUid, task, cancellationToken).ConfigureAwait(false)
                 ?? throw new InvalidOperationException("Unique violation on documents but no row found.", ex);
         }
 
@@ -143,6 +153,34 @@ public sealed class DocumentIntake(DocPipelineDbContext db, IBlobStore blobs, IP
             .Select(d => new { d.Id, d.Status })
             .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
         return row is null ? null : new IntakeResult(row.Id, Created: false, row.Status);
+    }
+
+    private async Task<IntakeResult?> FindBySopAsync(string? sopInstanceUid, string task, CancellationToken cancellationToken)
+    {
+        if (sopInstanceUid is null)
+        {
+            return null;
+        }
+
+        var row = await db.Documents.AsNoTracking()
+            .Where(d => d.SopInstanceUid == sopInstanceUid && d.Task == task)
+            .Select(d => new { d.Id, d.Status })
+            .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        return row is null ? null : new IntakeResult(row.Id, Created: false, row.Status);
+    }
+
+    private static string? TryReadSopInstanceUid(string path)
+    {
+        try
+        {
+            var uid = DicomReader.ReadHeader(path).SopInstanceUid;
+            return string.IsNullOrWhiteSpace(uid) ? null : uid.Trim();
+        }
+        catch (DicomRejectedException)
+        {
+            // Preparation reads it again and stores the reason; intake only dedupes what it can read.
+            return null;
+        }
     }
 
     private static string? SafeName(string? name)

@@ -33,6 +33,12 @@ public sealed class Document
     /// <summary>Size of the file in bytes.</summary>
     public long SizeBytes { get; set; }
 
+    /// <summary>
+    /// DICOM SOP Instance UID when the file is DICOM; unique with <see cref="Task"/>, so the same instance
+    /// re-sent by a PACS (even re-encoded, with other bytes) is one document.
+    /// </summary>
+    public string? SopInstanceUid { get; set; }
+
     /// <summary>JSON object: PDF page count and producer, DICOM UIDs and image attributes.</summary>
     public string? Metadata { get; set; }
 

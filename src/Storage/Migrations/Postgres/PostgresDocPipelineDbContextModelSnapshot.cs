@@ -129,6 +129,11 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Postgres
                         .HasColumnType("bigint")
                         .HasColumnName("size_bytes");
 
+                    b.Property<string>("SopInstanceUid")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("sop_instance_uid");
+
                     b.Property<string>("Source")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -157,7 +162,33 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Postgres
                         .IsUnique()
                         .HasDatabaseName("ix_documents_sha256_task");
 
+                    b.HasIndex("SopInstanceUid", "Task")
+                        .IsUnique()
+                        .HasDatabaseName("ix_documents_sop_instance_uid_task")
+                        .HasFilter("sop_instance_uid IS NOT NULL");
+
                     b.ToTable("documents", (string)null);
+                });
+
+            modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.IntakeCursor", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("name");
+
+                    b.Property<long>("Position")
+                        .HasColumnType("bigint")
+                        .HasColumnName("position");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Name")
+                        .HasName("pk_intake_cursors");
+
+                    b.ToTable("intake_cursors", (string)null);
                 });
 
             modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.Job", b =>
@@ -277,6 +308,70 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Postgres
                     b.ToTable("pages", (string)null);
                 });
 
+            modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.ReportDelivery", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Destination")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("destination");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("text")
+                        .HasColumnName("last_error");
+
+                    b.Property<Guid>("ResultId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("result_id");
+
+                    b.Property<DateTimeOffset?>("SentAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("sent_at");
+
+                    b.Property<string>("SrSeriesInstanceUid")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("sr_series_instance_uid");
+
+                    b.Property<string>("SrSopInstanceUid")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("sr_sop_instance_uid");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.HasKey("Id")
+                        .HasName("pk_report_deliveries");
+
+                    b.HasIndex("Status")
+                        .HasDatabaseName("ix_report_deliveries_status");
+
+                    b.HasIndex("ResultId", "Destination")
+                        .IsUnique()
+                        .HasDatabaseName("ix_report_deliveries_result_id_destination");
+
+                    b.ToTable("report_deliveries", (string)null);
+                });
+
             modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.Result", b =>
                 {
                     b.Property<Guid>("Id")
@@ -373,6 +468,16 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Postgres
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_pages_documents_document_id");
+                });
+
+            modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.ReportDelivery", b =>
+                {
+                    b.HasOne("PaliGemma2.DocPipeline.Storage.Entities.Result", null)
+                        .WithMany()
+                        .HasForeignKey("ResultId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_report_deliveries_results_result_id");
                 });
 
             modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.Result", b =>

@@ -124,6 +124,11 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("size_bytes");
 
+                    b.Property<string>("SopInstanceUid")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("sop_instance_uid");
+
                     b.Property<string>("Source")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -152,7 +157,33 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                         .IsUnique()
                         .HasDatabaseName("ix_documents_sha256_task");
 
+                    b.HasIndex("SopInstanceUid", "Task")
+                        .IsUnique()
+                        .HasDatabaseName("ix_documents_sop_instance_uid_task")
+                        .HasFilter("sop_instance_uid IS NOT NULL");
+
                     b.ToTable("documents", (string)null);
+                });
+
+            modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.IntakeCursor", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("name");
+
+                    b.Property<long>("Position")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("position");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Name")
+                        .HasName("pk_intake_cursors");
+
+                    b.ToTable("intake_cursors", (string)null);
                 });
 
             modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.Job", b =>
@@ -272,6 +303,70 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                     b.ToTable("pages", (string)null);
                 });
 
+            modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.ReportDelivery", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("attempts");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Destination")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("destination");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_error");
+
+                    b.Property<Guid>("ResultId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("result_id");
+
+                    b.Property<DateTimeOffset?>("SentAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("sent_at");
+
+                    b.Property<string>("SrSeriesInstanceUid")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("sr_series_instance_uid");
+
+                    b.Property<string>("SrSopInstanceUid")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("sr_sop_instance_uid");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.HasKey("Id")
+                        .HasName("pk_report_deliveries");
+
+                    b.HasIndex("Status")
+                        .HasDatabaseName("ix_report_deliveries_status");
+
+                    b.HasIndex("ResultId", "Destination")
+                        .IsUnique()
+                        .HasDatabaseName("ix_report_deliveries_result_id_destination");
+
+                    b.ToTable("report_deliveries", (string)null);
+                });
+
             modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.Result", b =>
                 {
                     b.Property<Guid>("Id")
@@ -368,6 +463,16 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_pages_documents_document_id");
+                });
+
+            modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.ReportDelivery", b =>
+                {
+                    b.HasOne("PaliGemma2.DocPipeline.Storage.Entities.Result", null)
+                        .WithMany()
+                        .HasForeignKey("ResultId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_report_deliveries_results_result_id");
                 });
 
             modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.Result", b =>
