@@ -9,7 +9,7 @@ namespace PaliGemma2.DocPipeline.Storage.Tests;
 /// <summary>What both providers' migrations must produce; each subclass runs these on its own database.</summary>
 public abstract class MigrationTests
 {
-    private static readonly string[] Tables = ["checkpoints", "documents", "jobs", "pages", "results"];
+    private static readonly string[] Tables = ["checkpoints", "documents", "intake_cursors", "jobs", "pages", "report_deliveries", "results"];
 
     private protected abstract DocPipelineDbContext NewContext();
 
@@ -52,7 +52,7 @@ public abstract class MigrationTests
         Assert.All(columns, c => Assert.Matches("^[a-z][a-z0-9]*(_[a-z0-9]+)*$", c.Column));
 
         Assert.Equal(
-            ["error", "file_name", "id", "media_type", "metadata", "received_at", "sha256", "size_bytes", "source", "status", "task"],
+            ["error", "file_name", "id", "media_type", "metadata", "received_at", "sha256", "size_bytes", "sop_instance_uid", "source", "status", "task"],
             columns.Where(c => c.Table == "documents").Select(c => c.Column).Order(StringComparer.Ordinal));
         Assert.Contains(columns, c => c is { Table: "pages", Column: "document_id" });
         Assert.Contains(columns, c => c is { Table: "pages", Column: "image_blob_key" });
@@ -179,7 +179,7 @@ public sealed class PostgresMigrationTests(PostgresDatabase database) : Migratio
     private protected override async Task<List<(string Table, string Column, string Type)>> ColumnsAsync(DocPipelineDbContext db) =>
         (await Contexts.QueryAsync(db, """
             SELECT table_name, column_name, data_type FROM information_schema.columns
-            WHERE table_schema = 'public' AND table_name IN ('documents', 'pages', 'jobs', 'results', 'checkpoints')
+            WHERE table_schema = 'public' AND table_name IN ('documents', 'pages', 'jobs', 'results', 'checkpoints', 'report_deliveries', 'intake_cursors')
             """)).Select(r => (r[0]!, r[1]!, r[2]!)).ToList();
 
     private protected override void AssertUniqueViolation(DbUpdateException ex)
@@ -231,7 +231,7 @@ public sealed class SqliteMigrationTests(SqliteDatabase database) : MigrationTes
     private protected override async Task<List<(string Table, string Column, string Type)>> ColumnsAsync(DocPipelineDbContext db) =>
         (await Contexts.QueryAsync(db, """
             SELECT m.name, c.name, c.type FROM sqlite_master m JOIN pragma_table_info(m.name) c
-            WHERE m.type = 'table' AND m.name IN ('documents', 'pages', 'jobs', 'results', 'checkpoints')
+            WHERE m.type = 'table' AND m.name IN ('documents', 'pages', 'jobs', 'results', 'checkpoints', 'report_deliveries', 'intake_cursors')
             """)).Select(r => (r[0]!, r[1]!, r[2]!)).ToList();
 
     private protected override void AssertUniqueViolation(DbUpdateException ex)
