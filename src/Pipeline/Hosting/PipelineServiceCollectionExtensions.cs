@@ -19,7 +19,11 @@ public static class PipelineServiceCollectionExtensions
     /// Adds everything a DocPipeline process needs. Embedded and distributed mode differ only in
     /// configuration (<c>Pipeline:Transport</c>, <c>Storage:Provider</c>), never in code paths.
     /// </summary>
-    public static IServiceCollection AddDocPipeline(this IServiceCollection services, IConfiguration configuration)
+    /// <param name="services">The container.</param>
+    /// <param name="configuration">The process configuration.</param>
+    /// <param name="configureBus">Adds further consumers (e.g. the PACS write-back) to the same bus.</param>
+    public static IServiceCollection AddDocPipeline(
+        this IServiceCollection services, IConfiguration configuration, Action<IBusRegistrationConfigurator>? configureBus = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var pipeline = configuration.GetSection(PipelineOptions.Section).Get<PipelineOptions>() ?? new PipelineOptions();
@@ -87,6 +91,8 @@ public static class PipelineServiceCollectionExtensions
                 // One consumer type, one infer-<task> endpoint per served task (configured below).
                 x.AddConsumer<InferenceConsumer, InferenceConsumerDefinition>().ExcludeFromConfigureEndpoints();
             }
+
+            configureBus?.Invoke(x);
 
             if (pipeline.Transport == Transport.RabbitMq)
             {
