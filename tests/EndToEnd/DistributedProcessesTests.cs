@@ -154,14 +154,7 @@ public sealed class DistributedProcessesTests : IAsyncLifetime
         return ids;
     }
 
-    private async Task<T?> ScalarAsync<T>(string sql)
-    {
-        await using var conn = new NpgsqlConnection(_postgres);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        var value = await cmd.ExecuteScalarAsync();
-        return value is null or DBNull ? default : (T)value;
-    }
+    private Task<T?> ScalarAsync<T>(string sql) => TestServices.ScalarAsync<T>(_postgres, sql);
 
     private async Task<List<string>> ListAsync(string sql)
     {

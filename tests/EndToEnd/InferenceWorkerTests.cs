@@ -1,4 +1,3 @@
-using Npgsql;
 using PaliGemma2.DocPipeline.Tests.Shared;
 
 namespace PaliGemma2.DocPipeline.EndToEnd;
@@ -106,12 +105,5 @@ public sealed class InferenceWorkerTests : IAsyncLifetime
         Assert.Equal(5, await ScalarAsync<long>("select count(*) from results"));
     }
 
-    private async Task<T?> ScalarAsync<T>(string sql)
-    {
-        await using var conn = new NpgsqlConnection(_postgres);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        var value = await cmd.ExecuteScalarAsync();
-        return value is null or DBNull ? default : (T)value;
-    }
+    private Task<T?> ScalarAsync<T>(string sql) => TestServices.ScalarAsync<T>(_postgres, sql);
 }

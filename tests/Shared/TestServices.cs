@@ -87,6 +87,16 @@ internal static class TestServices
         return await condition();
     }
 
+    /// <summary>Runs a scalar query on a test database (NULL comes back as default).</summary>
+    public static async Task<T?> ScalarAsync<T>(string connectionString, string sql)
+    {
+        await using var conn = new NpgsqlConnection(connectionString);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        var value = await cmd.ExecuteScalarAsync();
+        return value is null or DBNull ? default : (T)value;
+    }
+
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } v
             ? v
