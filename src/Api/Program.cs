@@ -1,5 +1,7 @@
+using PaliGemma2.DocPipeline.Api.DicomWeb;
 using PaliGemma2.DocPipeline.Api.Documents;
 using PaliGemma2.DocPipeline.Api.Security;
+using PaliGemma2.DocPipeline.Pacs.Hosting;
 using PaliGemma2.DocPipeline.Pipeline.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -7,7 +9,8 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddProblemDetails();
 builder.Services.AddApiKeyAuthentication();
 builder.AddUploadLimits();
-builder.Services.AddDocPipeline(builder.Configuration);
+builder.Services.AddDocPipeline(builder.Configuration, bus => bus.AddPacsConsumers(builder.Configuration));
+builder.Services.AddPacs(builder.Configuration);
 builder.Services.AddHealthChecks();
 
 var app = builder.Build();
@@ -16,6 +19,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.MapHealthChecks("/healthz");
 app.MapDocumentsApi();
+app.MapDicomWebApi();
 
 app.Run();
 

@@ -116,7 +116,16 @@ async Task<double> RunOnceAsync(int workers, int run)
         await File.WriteAllBytesAsync(staging, BuildPdf(pages, $"{workers}-{run}"));
         var sw = Stopwatch.StartNew();
         File.Move(staging, Path.Combine(inbox, "doc.pdf"));
-        await Until(async () => await CountAsync(cs, "select count(*) from results") == pages, TimeSpan.FromMinutes(20));
+        await Until(async () =>
+        {
+            // A crashed process would otherwise turn into a 20-minute wait.
+            if (processes.FirstOrDefault(p => p.HasExited) is { } dead)
+            {
+                throw new InvalidOperationException($"a pipeline process exited with code {dead.ExitCode}");
+            }
+
+            return await CountAsync(cs, "select count(*) from results") == pages;
+        }, TimeSpan.FromMinutes(20));
         return sw.Elapsed.TotalSeconds;
     }
     finally

@@ -13,9 +13,22 @@ public sealed class DatabaseMigrator(IServiceScopeFactory scopes) : IHostedServi
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<Storage.DocPipelineDbContext>();
-        await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<Storage.DocPipelineDbContext>();
+                await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (System.Data.Common.DbException) when (attempt < 5)
+            {
+                // Processes starting together on an empty database can race to create the migration
+                // bookkeeping tables themselves (before EF's migration lock exists); the loser retries.
+                await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt), cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     /// <inheritdoc />

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -9,6 +11,7 @@ using PaliGemma2.DocPipeline.Pipeline.Intake;
 using PaliGemma2.DocPipeline.Storage;
 using PaliGemma2.DocPipeline.Storage.Blobs;
 using PaliGemma2.DocPipeline.Storage.Entities;
+using PaliGemma2.DocPipeline.Tasks;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -28,7 +31,6 @@ public sealed class InferenceConsumer(
     TimeProvider time,
     ILogger<InferenceConsumer> logger) : IConsumer<Batch<InferenceRequested>>
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private sealed class Item(InferenceRequested request, Job job)
     {
@@ -139,9 +141,14 @@ public sealed class InferenceConsumer(
     {
         var now = time.GetUtcNow();
         var results = new List<(Result Result, Item Item)>();
+        var pageIds = items.Select(i => i.Job.PageId).Distinct().ToList();
+        var pages = await db.Pages.AsNoTracking().Where(p => pageIds.Contains(p.Id))
+            .Select(p => new PageFacts(p.Id, p.Width, p.Height, p.TextLayer))
+            .ToDictionaryAsync(p => p.Id, ct).ConfigureAwait(false);
         foreach (var item in items.Where(i => i.Result is not null))
         {
             var g = item.Result!;
+            var processed = PostProcess(checkpoint, g, pages.GetValueOrDefault(item.Job.PageId));
             var result = new Result
             {
                 Id = Guid.CreateVersion7(),
@@ -151,8 +158,9 @@ public sealed class InferenceConsumer(
                 CheckpointVersion = checkpoint.Version,
                 PromptPrefix = checkpoint.PromptPrefix,
                 RawText = g.Text,
-                Payload = JsonSerializer.Serialize(new { text = g.Text, stopReason = g.StopReason.ToString() }, Json),
-                Valid = true,
+                Payload = processed.PayloadJson,
+                Valid = processed.Valid,
+                ValidationErrors = processed.ErrorsJson,
                 PromptTokens = g.PromptTokenCount,
                 GeneratedTokens = g.TokenIds.Count,
                 PrefillMs = (g.Timings.Preprocess + g.Timings.Encode + g.Timings.Prefill).TotalMilliseconds,
@@ -182,6 +190,55 @@ public sealed class InferenceConsumer(
         foreach (var (result, item) in results)
         {
             await PublishAsync(context, result, item.Job.DocumentId, ct).ConfigureAwait(false);
+        }
+    }
+
+    private sealed record PageFacts(Guid Id, int Width, int Height, string? TextLayer);
+
+    /// <summary>
+    /// Runs the checkpoint's post-processor (checkpoint.json post_processor) over the decoded text. Whatever
+    /// the model wrote is stored: noise becomes an invalid payload with its reasons, never a dropped result,
+    /// and a post-processor bug fails nothing but that result's validity.
+    /// </summary>
+    private PostProcessed PostProcess(LoadedCheckpoint checkpoint, GenerationResult g, PageFacts? page)
+    {
+        var info = checkpoint.Model.Info;
+        var context = new PostProcessingContext
+        {
+            Resolution = info.Resolution,
+            FitMode = info.ImageMode == ImageMode.Resize ? FitMode.Resize : FitMode.PadToSquare,
+            ImageWidth = page?.Width ?? 0,
+            ImageHeight = page?.Height ?? 0,
+            BoxOrder = BoxOrders.GetOrAdd(info.Directory, ReadBoxOrder),
+            StopReason = g.StopReason.ToString(),
+            TextLayer = PageText.Parse(page?.TextLayer),
+        };
+        try
+        {
+            return TaskPostProcessor.Process(info.PostProcessor, g.Text, context);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogError(ex, "Post-processor {PostProcessor} failed", info.PostProcessor);
+            var payload = new JsonObject { ["text"] = g.Text, ["stopReason"] = context.StopReason };
+            return new PostProcessed(payload, false, [$"Post-processor '{info.PostProcessor}' failed: {ex.Message}"]);
+        }
+    }
+
+    private static readonly ConcurrentDictionary<string, BoxOrder> BoxOrders = new(StringComparer.Ordinal);
+
+    // checkpoint.json "box_order": "xyxy" (the table paper's print order, default) or "yxyx" (PaliGemma detection order).
+    private static BoxOrder ReadBoxOrder(string directory)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "checkpoint.json")));
+            return doc.RootElement.TryGetProperty("box_order", out var o) && o.ValueKind == JsonValueKind.String
+                && string.Equals(o.GetString(), "yxyx", StringComparison.OrdinalIgnoreCase) ? BoxOrder.YXYX : BoxOrder.XYXY;
+        }
+        catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return BoxOrder.XYXY;
         }
     }
 

@@ -1,0 +1,200 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PaliGemma2.DocPipeline.Pipeline.Intake;
+using PaliGemma2.DocPipeline.Storage;
+using PaliGemma2.DocPipeline.Storage.Entities;
+
+namespace PaliGemma2.DocPipeline.Pacs.Orthanc;
+
+/// <summary>
+/// Follows Orthanc's <c>/changes</c> feed and hands each accepted instance to <see cref="DocumentIntake"/>
+/// (source <c>pacs</c>). The sequence number of the last change fully handled is kept in
+/// <c>intake_cursors</c> after every change; an instance handled again after a crash is deduplicated by
+/// intake on (SOP Instance UID, task), so a restart neither misses nor repeats an instance.
+/// </summary>
+public sealed partial class OrthancChangeFeed(
+    IServiceScopeFactory scopes, IHttpClientFactory httpFactory, IOptions<OrthancIntakeOptions> options, TimeProvider time, ILogger<OrthancChangeFeed> logger)
+    : BackgroundService
+{
+    /// <summary>Named HTTP client.</summary>
+    public const string HttpClientName = "orthanc-intake";
+
+    private readonly OrthancIntakeOptions _options = options.Value;
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var url = _options.OrthancUrl ?? throw new InvalidOperationException("Pacs:Intake:OrthancUrl is required when Pacs:Intake:Enabled is true.");
+        var client = new OrthancClient(httpFactory.CreateClient(HttpClientName), url, _options.Username, _options.Password);
+        var cursorName = "orthanc:" + client.Root;
+        LogStarting(logger, client.Root, _options.Trigger);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var drained = await PollOnceAsync(client, cursorName, stoppingToken).ConfigureAwait(false);
+                if (drained)
+                {
+                    await Task.Delay(_options.PollInterval, time, stoppingToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or DbUpdateException or JsonException or IOException or InvalidOperationException or TaskCanceledException)
+            {
+                // Orthanc or the database away: the cursor has not moved past anything unhandled; try again.
+                LogPollFailed(logger, ex.GetType().Name, ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(5), time, stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Reads and handles one page of changes; true when the feed is drained.</summary>
+    internal async Task<bool> PollOnceAsync(OrthancClient client, string cursorName, CancellationToken ct)
+    {
+        var position = await ReadCursorAsync(cursorName, ct).ConfigureAwait(false);
+        var page = await client.GetChangesAsync(position, Math.Clamp(_options.BatchSize, 1, 1000), ct).ConfigureAwait(false);
+        foreach (var change in page.Changes.OrderBy(c => c.Seq))
+        {
+            if (change.Seq <= position)
+            {
+                continue;
+            }
+
+            var wanted = _options.Trigger == OrthancTrigger.NewInstance ? "NewInstance" : "StableSeries";
+            if (string.Equals(change.ChangeType, wanted, StringComparison.Ordinal))
+            {
+                var instances = _options.Trigger == OrthancTrigger.NewInstance
+                    ? [change.Id]
+                    : await client.GetSeriesInstancesAsync(change.Id, ct).ConfigureAwait(false);
+                foreach (var instance in instances)
+                {
+                    await HandleInstanceAsync(client, instance, ct).ConfigureAwait(false);
+                }
+            }
+            else if (string.Equals(change.ChangeType, "StableSeries", StringComparison.Ordinal))
+            {
+                LogSeriesStable(logger, change.Id);
+            }
+
+            position = change.Seq;
+            await WriteCursorAsync(cursorName, position, ct).ConfigureAwait(false);
+        }
+
+        if (page.Changes.Count == 0 && page.Last > position)
+        {
+            // Nothing of interest in the skipped range (Orthanc reports Last even when it returns no changes).
+            position = page.Last;
+            await WriteCursorAsync(cursorName, position, ct).ConfigureAwait(false);
+        }
+
+        return page.Done;
+    }
+
+    private async Task HandleInstanceAsync(OrthancClient client, string instanceId, CancellationToken ct)
+    {
+        var tags = await client.GetSimplifiedTagsAsync(instanceId, ct).ConfigureAwait(false);
+        if (!Accepts(tags, out var reason))
+        {
+            LogFiltered(logger, instanceId, reason);
+            return;
+        }
+
+        var temp = Path.Combine(Path.GetTempPath(), $"docpipe-orthanc-{Guid.NewGuid():N}.dcm");
+        try
+        {
+            var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose);
+            await using (file.ConfigureAwait(false))
+            {
+                await client.DownloadInstanceAsync(instanceId, file, ct).ConfigureAwait(false);
+                file.Position = 0;
+                await using var scope = scopes.CreateAsyncScope();
+                var intake = scope.ServiceProvider.GetRequiredService<DocumentIntake>();
+                var result = await intake.IngestAsync(file, instanceId + ".dcm", _options.Task, Sources.Pacs, ct).ConfigureAwait(false);
+                LogIngested(logger, instanceId, result.DocumentId, result.Created);
+            }
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>Applies the modality, body part and SOP class filters to Orthanc's simplified tags.</summary>
+    internal bool Accepts(IReadOnlyDictionary<string, object> tags, out string reason)
+    {
+        static string Get(IReadOnlyDictionary<string, object> t, string key) =>
+            t.TryGetValue(key, out var v) ? (v?.ToString() ?? "").Trim() : "";
+
+        var modality = Get(tags, "Modality");
+        var bodyPart = Get(tags, "BodyPartExamined");
+        var sopClass = Get(tags, "SOPClassUID");
+        if (_options.Modalities.Count > 0 && !_options.Modalities.Contains(modality, StringComparer.OrdinalIgnoreCase))
+        {
+            reason = $"modality '{modality}' not in the filter";
+            return false;
+        }
+
+        if (_options.BodyParts.Count > 0 && !_options.BodyParts.Contains(bodyPart, StringComparer.OrdinalIgnoreCase))
+        {
+            reason = $"body part '{bodyPart}' not in the filter";
+            return false;
+        }
+
+        if (_options.SopClasses.Count > 0 && !_options.SopClasses.Contains(sopClass, StringComparer.Ordinal))
+        {
+            reason = $"SOP class '{sopClass}' not in the filter";
+            return false;
+        }
+
+        reason = "";
+        return true;
+    }
+
+    private async Task<long> ReadCursorAsync(string name, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DocPipelineDbContext>();
+        return await db.IntakeCursors.AsNoTracking().Where(c => c.Name == name).Select(c => (long?)c.Position)
+            .FirstOrDefaultAsync(ct).ConfigureAwait(false) ?? 0;
+    }
+
+    private async Task WriteCursorAsync(string name, long position, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DocPipelineDbContext>();
+        var cursor = await db.IntakeCursors.FirstOrDefaultAsync(c => c.Name == name, ct).ConfigureAwait(false);
+        if (cursor is null)
+        {
+            db.IntakeCursors.Add(new IntakeCursor { Name = name, Position = position, UpdatedAt = time.GetUtcNow() });
+        }
+        else
+        {
+            cursor.Position = position;
+            cursor.UpdatedAt = time.GetUtcNow();
+        }
+
+        await db.SaveChangesAsync(ct).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Following Orthanc changes at {Root} (trigger {Trigger})")]
+    private static partial void LogStarting(ILogger logger, Uri root, OrthancTrigger trigger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Orthanc change feed poll failed ({Kind}): {Message}; retrying")]
+    private static partial void LogPollFailed(ILogger logger, string kind, string message);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Orthanc series {SeriesId} is stable")]
+    private static partial void LogSeriesStable(ILogger logger, string seriesId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Orthanc instance {InstanceId} skipped: {Reason}")]
+    private static partial void LogFiltered(ILogger logger, string instanceId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Orthanc instance {InstanceId} ingested as document {DocumentId} (new: {Created})")]
+    private static partial void LogIngested(ILogger logger, string instanceId, Guid documentId, bool created);
+}

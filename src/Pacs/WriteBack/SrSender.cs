@@ -1,0 +1,58 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.Extensions.Options;
+using PaliGemma2.DocPipeline.Pacs.Orthanc;
+
+namespace PaliGemma2.DocPipeline.Pacs.WriteBack;
+
+/// <summary>Sends an SR document to the configured destination.</summary>
+public sealed class SrSender(IHttpClientFactory httpFactory, IOptions<WriteBackOptions> options)
+{
+    /// <summary>Named HTTP client.</summary>
+    public const string HttpClientName = "pacs-write-back";
+
+    /// <summary>Sends <paramref name="dicom"/>; throws when the destination does not accept it.</summary>
+    public async Task SendAsync(byte[] dicom, CancellationToken ct)
+    {
+        var o = options.Value;
+        if (o.Mode == WriteBackMode.DicomWeb)
+        {
+            await StowAsync(dicom, o, ct).ConfigureAwait(false);
+            return;
+        }
+
+        var url = o.OrthancUrl ?? throw new InvalidOperationException("Pacs:WriteBack:OrthancUrl is required for mode OrthancModality.");
+        var modality = string.IsNullOrWhiteSpace(o.Modality)
+            ? throw new InvalidOperationException("Pacs:WriteBack:Modality is required for mode OrthancModality.")
+            : o.Modality;
+        var client = new OrthancClient(httpFactory.CreateClient(HttpClientName), url, o.Username, o.Password);
+        var id = await client.UploadAsync(dicom, ct).ConfigureAwait(false);
+        await client.StoreToModalityAsync(modality, [id], ct).ConfigureAwait(false);
+    }
+
+    private async Task StowAsync(byte[] dicom, WriteBackOptions o, CancellationToken ct)
+    {
+        var url = o.StowUrl ?? throw new InvalidOperationException("Pacs:WriteBack:StowUrl is required for mode DicomWeb.");
+        var http = httpFactory.CreateClient(HttpClientName);
+        using var request = new HttpRequestMessage(HttpMethod.Post, url.GetComponents(UriComponents.HttpRequestUrl, UriFormat.UriEscaped));
+        if (!string.IsNullOrEmpty(url.UserInfo) || !string.IsNullOrEmpty(o.Username))
+        {
+            var userInfo = !string.IsNullOrEmpty(o.Username) ? $"{o.Username}:{o.Password}" : Uri.UnescapeDataString(url.UserInfo);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(userInfo)));
+        }
+
+        var content = new MultipartContent("related", "docpipe-" + Guid.NewGuid().ToString("N"));
+        content.Headers.ContentType!.Parameters.Add(new NameValueHeaderValue("type", "\"application/dicom\""));
+        var part = new ByteArrayContent(dicom);
+        part.Headers.ContentType = new MediaTypeHeaderValue("application/dicom");
+        content.Add(part);
+        request.Content = content;
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/dicom+json"));
+        using var response = await http.SendAsync(request, ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+            throw new HttpRequestException($"STOW-RS failed: HTTP {(int)response.StatusCode} {(text.Length > 300 ? text[..300] : text)}", null, response.StatusCode);
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace PaliGemma2.DocPipeline.Tasks.Reports;
+
+/// <summary>The report_sections post-processor: splits a draft report into FINDINGS and IMPRESSION.</summary>
+public static partial class ReportPostProcessor
+{
+    // A heading is the word at a line start (or the text start), case-insensitive, followed by ':'.
+    [GeneratedRegex(@"(?:^|(?<=[\r\n.]))\s*(?<h>findings|impression)\s*:", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex Heading();
+
+    /// <summary>Builds the report payload; appends the reasons it is invalid to <paramref name="errors"/>.</summary>
+    public static JsonObject Process(string text, List<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        var (findings, impression) = Split(text ?? "");
+        if (findings.Length == 0 && string.IsNullOrEmpty(impression))
+        {
+            errors.Add("The report is empty.");
+        }
+        else if (findings.Length == 0)
+        {
+            errors.Add("The report has no findings.");
+        }
+
+        return new JsonObject { ["findings"] = findings, ["impression"] = impression };
+    }
+
+    /// <summary>FINDINGS and IMPRESSION; text before any heading (or text without headings) counts as findings.</summary>
+    public static (string Findings, string? Impression) Split(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var matches = Heading().Matches(text);
+        if (matches.Count == 0)
+        {
+            return (Normalize(text), null);
+        }
+
+        var findings = new List<string>();
+        var impressions = new List<string>();
+        var lead = text[..matches[0].Index];
+        if (!string.IsNullOrWhiteSpace(lead))
+        {
+            findings.Add(lead);
+        }
+
+        for (var i = 0; i < matches.Count; i++)
+        {
+            var start = matches[i].Index + matches[i].Length;
+            var end = i + 1 < matches.Count ? matches[i + 1].Index : text.Length;
+            var body = text[start..end];
+            (matches[i].Groups["h"].Value.Equals("impression", StringComparison.OrdinalIgnoreCase) ? impressions : findings).Add(body);
+        }
+
+        var impression = Normalize(string.Join(' ', impressions));
+        return (Normalize(string.Join(' ', findings)), impressions.Count == 0 ? null : impression);
+    }
+
+    private static string Normalize(string s) => string.Join(' ', s.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+}
