@@ -8,5 +8,6 @@ var root = new RootCommand("docpipe: PDFs and DICOM radiographs to structured da
     SqlCommand.Create(),
     ModelsCommand.Create(),
     BenchPrepareCommand.Create(),
+    EvalCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -99,11 +100,14 @@ public sealed record PostProcessingContext
 /// <param name="Errors">Readable reasons; empty when valid.</param>
 public sealed record PostProcessed(JsonObject Payload, bool Valid, IReadOnlyList<string> Errors)
 {
+    // Stored, never embedded in a page: keep <, > and non-ASCII readable for SQL users of the SQLite text columns.
+    private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>The payload as compact JSON text.</summary>
-    public string PayloadJson => Payload.ToJsonString();
+    public string PayloadJson => Payload.ToJsonString(Readable);
 
     /// <summary>The errors as a JSON array, or null when there are none (the column is null for valid rows).</summary>
-    public string? ErrorsJson => Errors.Count == 0 ? null : new JsonArray(Errors.Select(e => (JsonNode?)JsonValue.Create(e)).ToArray()).ToJsonString();
+    public string? ErrorsJson => Errors.Count == 0 ? null : new JsonArray(Errors.Select(e => (JsonNode?)JsonValue.Create(e)).ToArray()).ToJsonString(Readable);
 }
 
 /// <summary>

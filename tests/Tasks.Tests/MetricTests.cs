@@ -67,3 +67,24 @@ public sealed class MetricTests
         Assert.Equal(Math.Exp(1 - (6.0 / 4)), TextMetrics.Bleu4("the cat sat on", "the cat sat on the mat"), 9);
     }
 }
+
+public sealed class EvaluationTests
+{
+    [Fact]
+    public void Evaluate_matches_by_key_and_reports_the_task_metrics()
+    {
+        var gold = new Dictionary<string, string> { ["a"] = "kitten", ["b"] = "abc", ["c"] = "zzz" };
+        var predictions = new Dictionary<string, string> { ["a"] = "sitting", ["b"] = "abc", ["x"] = "unused" };
+        var r = Evaluation.Evaluate("score", predictions, gold);
+        Assert.Equal((2, 1), (r.Compared, r.MissingResults));
+        // Gold is the reference: "sitting" against "kitten" is 3 edits over 6 characters, "abc" 0 over 3; "c" has no result.
+        Assert.Equal(3.0 / 9, r.Metrics.Single(m => m.Name == "CER").Value, 9);
+
+        var m = Evaluation.Evaluate("molecule", new Dictionary<string, string> { ["a"] = "CCO", ["b"] = "c1ccccc1" },
+            new Dictionary<string, string> { ["a"] = "CCO\n", ["b"] = "C1=CC=CC=C1" });
+        Assert.Equal(0.5, m.Metrics.Single().Value, 9);
+        var t = Evaluation.Evaluate("table", new Dictionary<string, string> { ["a"] = "<table><tr><td>x</td></tr></table>" },
+            new Dictionary<string, string> { ["a"] = "<table><tr><td>x</td></tr></table>" });
+        Assert.Equal([1.0, 1.0], t.Metrics.Select(v => v.Value));
+    }
+}

@@ -15,8 +15,9 @@ public static class PacsServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<OrthancIntakeOptions>().BindConfiguration(OrthancIntakeOptions.Section);
         services.AddOptions<WriteBackOptions>().BindConfiguration(WriteBackOptions.Section);
-        services.AddHttpClient(OrthancChangeFeed.HttpClientName, h => h.Timeout = TimeSpan.FromMinutes(2));
-        services.AddHttpClient(SrSender.HttpClientName, h => h.Timeout = TimeSpan.FromMinutes(1));
+        // No per-request logging: one poll a second would flood the log; our own messages say what happened.
+        services.AddHttpClient(OrthancChangeFeed.HttpClientName, h => h.Timeout = TimeSpan.FromMinutes(2)).RemoveAllLoggers();
+        services.AddHttpClient(SrSender.HttpClientName, h => h.Timeout = TimeSpan.FromMinutes(1)).RemoveAllLoggers();
         services.AddScoped<SrSender>();
 
         if (configuration.GetSection(OrthancIntakeOptions.Section).GetValue<bool>(nameof(OrthancIntakeOptions.Enabled)))

@@ -90,7 +90,7 @@ public sealed class OrthancClient
     public async Task StoreToModalityAsync(string modality, IReadOnlyList<string> resources, CancellationToken ct)
     {
         using var response = await _http.PostAsJsonAsync($"modalities/{Uri.EscapeDataString(modality)}/store",
-            new { Resources = resources, Synchronous = true }, ct).ConfigureAwait(false);
+            new Dictionary<string, object> { ["Resources"] = resources, ["Synchronous"] = true }, ct).ConfigureAwait(false);
         await EnsureAsync(response, $"C-STORE to modality '{modality}'", ct).ConfigureAwait(false);
     }
 

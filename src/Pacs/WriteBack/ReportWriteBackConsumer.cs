@@ -81,7 +81,7 @@ public sealed partial class ReportWriteBackConsumer(
             }
 
             await db.SaveChangesAsync(CancellationToken.None).ConfigureAwait(false);
-            LogFailed(logger, delivery.ResultId, destination, delivery.Attempts, giveUp, ex.GetType().Name);
+            LogFailed(logger, delivery.ResultId, destination, delivery.Attempts, giveUp, ex.GetType().Name, delivery.LastError);
             if (!giveUp)
             {
                 throw;
@@ -125,6 +125,6 @@ public sealed partial class ReportWriteBackConsumer(
     [LoggerMessage(Level = LogLevel.Information, Message = "Draft report SR for result {ResultId} sent to {Destination} (attempt {Attempts})")]
     private static partial void LogSent(ILogger logger, Guid resultId, string destination, int attempts);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Draft report SR for result {ResultId} to {Destination} failed (attempt {Attempts}, giving up: {GaveUp}): {Kind}")]
-    private static partial void LogFailed(ILogger logger, Guid resultId, string destination, int attempts, bool gaveUp, string kind);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Draft report SR for result {ResultId} to {Destination} failed (attempt {Attempts}, giving up: {GaveUp}): {Kind}: {Reason}")]
+    private static partial void LogFailed(ILogger logger, Guid resultId, string destination, int attempts, bool gaveUp, string kind, string reason);
 }

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Pacs.Orthanc;
 
@@ -53,6 +54,18 @@ public sealed class SrSender(IHttpClientFactory httpFactory, IOptions<WriteBackO
         {
             var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
             throw new HttpRequestException($"STOW-RS failed: HTTP {(int)response.StatusCode} {(text.Length > 300 ? text[..300] : text)}", null, response.StatusCode);
+        }
+
+        // Some servers answer 200 with a FailedSOPSequence: that is a failed send too.
+        var body = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+        if (body.Contains("\"00081198\"", StringComparison.Ordinal))
+        {
+            using var json = JsonDocument.Parse(body);
+            if (json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("00081198", out var failed)
+                && failed.TryGetProperty("Value", out var items) && items.GetArrayLength() > 0)
+            {
+                throw new HttpRequestException($"STOW-RS refused the SR: {(body.Length > 300 ? body[..300] : body)}");
+            }
         }
     }
 }

@@ -31,7 +31,6 @@ public sealed class InferenceConsumer(
     TimeProvider time,
     ILogger<InferenceConsumer> logger) : IConsumer<Batch<InferenceRequested>>
 {
-
     private sealed class Item(InferenceRequested request, Job job)
     {
         public InferenceRequested Request { get; } = request;
@@ -185,6 +184,12 @@ public sealed class InferenceConsumer(
             // Another delivery of the same job stored first; throwing makes MassTransit redeliver,
             // and the redelivery finds the stored results and only re-announces them.
             throw new InvalidOperationException("A result for one of these jobs was stored concurrently; retrying.", ex);
+        }
+
+        // On PostgreSQL a trigger re-checks SMILES with RDKit and may mark the row invalid: announce what was stored.
+        foreach (var (result, _) in results.Where(r => r.Result.Task == TaskNames.Molecule && db.Database.IsNpgsql()))
+        {
+            await db.Entry(result).ReloadAsync(ct).ConfigureAwait(false);
         }
 
         foreach (var (result, item) in results)

@@ -1,0 +1,53 @@
+using Microsoft.Data.Sqlite;
+using PaliGemma2.DocPipeline.Tests.Shared;
+
+namespace PaliGemma2.DocPipeline.EndToEnd;
+
+/// <summary><c>docpipe eval</c> on an embedded store: stored results against gold files, the paper's metrics printed.</summary>
+public sealed class EvalCommandTests : IDisposable
+{
+    private readonly string _cwd = TestServices.NewTempDirectory("cli-eval");
+
+    public void Dispose() => Directory.Delete(_cwd, recursive: true);
+
+    private async Task<(int Exit, string Output)> DocpipeAsync(params string[] args)
+    {
+        var env = new Dictionary<string, string> { ["COLUMNS"] = "240", ["NO_COLOR"] = "1" };
+        await using var p = ServiceProcess.Start(ServiceProcess.Dll("Cli", "docpipe"), env, _cwd, args);
+        var exit = await p.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        return (exit, p.Output);
+    }
+
+    [Fact]
+    public async Task Eval_prints_teds_of_the_stored_table_against_its_gold_file()
+    {
+        var (exit, output) = await DocpipeAsync("process", Path.Combine(TestServices.RepoRoot, "samples", "revenue-table.pdf"), "--task", "table");
+        Assert.True(exit == 0, output);
+
+        // The demo checkpoint writes noise; give the stored result a known table one cell away from the gold.
+        await using (var conn = new SqliteConnection($"Data Source={Path.Combine(_cwd, ".docpipe", "docpipe.db")}"))
+        {
+            await conn.OpenAsync();
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = """
+                update results set payload = '{"text":"","html":"<table><thead><tr><th>Name</th><th>Q1</th></tr></thead><tbody><tr><td>b</td><td>12</td></tr></tbody></table>"}'
+                """;
+            Assert.Equal(1, await cmd.ExecuteNonQueryAsync());
+        }
+
+        var gold = Directory.CreateDirectory(Path.Combine(_cwd, "gold")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(gold, "revenue-table.html"),
+            "<table><thead><tr><th>Name</th><th>Q1</th></tr></thead><tbody><tr><td>a</td><td>12</td></tr></tbody></table>");
+        await File.WriteAllTextAsync(Path.Combine(gold, "no-such-document.html"), "<table><tr><td>x</td></tr></table>");
+
+        var (evalExit, evalOut) = await DocpipeAsync("eval", "--task", "table", "--gold", gold);
+        Assert.True(evalExit == 0, evalOut);
+        // 9 nodes, one renamed cell: TEDS = 8/9; the structure is identical: S-TEDS = 1.
+        Assert.Matches(@"TEDS\s*│\s*88\.89", evalOut);
+        Assert.Matches(@"S-TEDS\s*│\s*100\.00", evalOut);
+        Assert.Contains("1 compared, 1 gold file(s) without a result", evalOut, StringComparison.Ordinal);
+
+        var (badExit, _) = await DocpipeAsync("eval", "--task", "poetry", "--gold", gold);
+        Assert.Equal(2, badExit);
+    }
+}

@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using PaliGemma2.DocPipeline.Tests.Shared;
+
+namespace PaliGemma2.DocPipeline.Pacs.Tests;
+
+/// <summary>dcmtk command-line tools (Debian dcmtk) run as real processes.</summary>
+internal static class Dcmtk
+{
+    public static async Task<string> RunAsync(string tool, params string[] args)
+    {
+        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        var output = await stdout + await stderr;
+        Assert.True(p.ExitCode == 0, $"{tool} {string.Join(' ', args)} exited {p.ExitCode}:\n{output}");
+        return output;
+    }
+
+    /// <summary>A synthetic DX radiograph: the corpus MR_small.dcm with Modality DX (and optionally new UIDs).</summary>
+    public static async Task<string> MakeDxAsync(string folder, string name, bool newUids = false)
+    {
+        var path = Path.Combine(folder, name);
+        File.Copy(Corpus.File("dicom", "MR_small.dcm"), path);
+        var args = new List<string> { "-nb", "-i", "(0008,0060)=DX", "-i", "(0018,0015)=CHEST" };
+        if (newUids)
+        {
+            args.Add("-gin");
+            args.Add("-gse");
+        }
+
+        args.Add(path);
+        await RunAsync("dcmodify", [.. args]);
+        return path;
+    }
+}
