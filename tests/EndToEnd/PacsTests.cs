@@ -126,7 +126,8 @@ public sealed partial class PacsTests : IAsyncLifetime
             Assert.Contains(plain, dump, StringComparison.Ordinal);
         }
 
-        var tags = await RunToolAsync("dcmdump", "-Un", "+P", "0020,000d", "+P", "0008,0018", "+P", "0040,a493", "+P", "0008,1155", srFile!);
+        var tags = await RunToolAsync("dcmdump", "-Un", "+P", "0020,000d", "+P", "0008,0018", "+P", "0040,a493", "+P", "0008,1155", "+P", "0018,1020", srFile!);
+        Assert.Contains("(0018,1020) LO [0.1.0-demo]", tags, StringComparison.Ordinal);
         Assert.Contains($"(0020,000d) UI [{studyUid}]", tags, StringComparison.Ordinal);
         Assert.Contains($"(0008,0018) UI [{srUid}]", tags, StringComparison.Ordinal);
         Assert.Contains($"(0008,1155) UI [{sopUid}]", tags, StringComparison.Ordinal);

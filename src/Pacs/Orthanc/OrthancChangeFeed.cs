@@ -60,6 +60,15 @@ public sealed partial class OrthancChangeFeed(
     {
         var position = await ReadCursorAsync(cursorName, ct).ConfigureAwait(false);
         var page = await client.GetChangesAsync(position, Math.Clamp(_options.BatchSize, 1, 1000), ct).ConfigureAwait(false);
+        if (page.Last < position)
+        {
+            // Orthanc's database was replaced (its sequence restarted): read it again from the start;
+            // intake's (SOP Instance UID, task) dedupe keeps instances already ingested from repeating.
+            LogFeedRestarted(logger, position, page.Last);
+            await WriteCursorAsync(cursorName, 0, ct).ConfigureAwait(false);
+            return false;
+        }
+
         foreach (var change in page.Changes.OrderBy(c => c.Seq))
         {
             if (change.Seq <= position)
@@ -188,6 +197,9 @@ public sealed partial class OrthancChangeFeed(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Orthanc change feed poll failed ({Kind}): {Message}; retrying")]
     private static partial void LogPollFailed(ILogger logger, string kind, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Orthanc's change sequence went back from {Position} to {Last}: reading its feed again from the start")]
+    private static partial void LogFeedRestarted(ILogger logger, long position, long last);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Orthanc series {SeriesId} is stable")]
     private static partial void LogSeriesStable(ILogger logger, string seriesId);

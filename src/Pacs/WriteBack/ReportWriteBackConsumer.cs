@@ -58,8 +58,8 @@ public sealed partial class ReportWriteBackConsumer(
                 Findings = text.Findings,
                 Impression = text.Impression,
                 Manufacturer = o.Manufacturer,
-                ModelName = message.Checkpoint,
-                SoftwareVersion = message.CheckpointVersion,
+                ModelName = result.Checkpoint,
+                SoftwareVersion = result.CheckpointVersion,
                 CreatedAt = delivery.CreatedAt,
             });
             await sender.SendAsync(sr, ct).ConfigureAwait(false);
