@@ -43,7 +43,9 @@ public sealed class DistributedProcessesTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private ServiceProcess StartWorker() => ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), _env);
+    // Small renderer chunks keep a long document in 'preparing' for seconds, long enough to kill the worker there.
+    private ServiceProcess StartWorker() => ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"),
+        new Dictionary<string, string>(_env) { ["Preparation__Pdf__PagesPerRun"] = "5" });
 
     private async Task<(ServiceProcess Api, HttpClient Client)> StartApiAsync()
     {
@@ -108,7 +110,7 @@ public sealed class DistributedProcessesTests : IAsyncLifetime
     [Fact]
     public async Task Killing_the_worker_mid_preparation_loses_and_duplicates_nothing()
     {
-        const int pages = 120;
+        const int pages = 300;
         var (api, client) = await StartApiAsync();
         await using (api)
         using (client)
