@@ -168,7 +168,6 @@ public sealed class InferenceConsumer(
             };
             db.Results.Add(result);
             item.Job.Status = JobStatus.Done;
-            item.Job.Checkpoint = item.Job.Checkpoint.Length == 0 ? "" : item.Job.Checkpoint;
             item.Job.CheckpointVersion = $"{checkpoint.Name}@{checkpoint.Version}";
             item.Job.FinishedAt = now;
             item.Job.Error = null;
