@@ -10,13 +10,7 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_cwd, recursive: true);
 
-    private async Task<(int Exit, string Output)> DocpipeAsync(params string[] args)
-    {
-        var env = new Dictionary<string, string> { ["COLUMNS"] = "240", ["NO_COLOR"] = "1" };
-        await using var p = ServiceProcess.Start(ServiceProcess.Dll("Cli", "docpipe"), env, _cwd, args);
-        var exit = await p.WaitForExitAsync(TimeSpan.FromMinutes(3));
-        return (exit, p.Output);
-    }
+    private Task<(int Exit, string Output)> DocpipeAsync(params string[] args) => ServiceProcess.DocpipeAsync(_cwd, args);
 
     [Fact]
     public async Task Process_prepares_the_shipped_samples_and_sql_reads_the_result()

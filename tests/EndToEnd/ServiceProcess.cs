@@ -66,6 +66,15 @@ internal sealed class ServiceProcess : IAsyncDisposable
         return new ServiceProcess(Process.Start(psi)!);
     }
 
+    /// <summary>Runs the <c>docpipe</c> CLI in <paramref name="workingDirectory"/> to completion.</summary>
+    public static async Task<(int Exit, string Output)> DocpipeAsync(string workingDirectory, params string[] args)
+    {
+        var env = new Dictionary<string, string> { ["COLUMNS"] = "240", ["NO_COLOR"] = "1" };
+        await using var p = Start(Dll("Cli", "docpipe"), env, workingDirectory, args);
+        var exit = await p.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        return (exit, p.Output);
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
