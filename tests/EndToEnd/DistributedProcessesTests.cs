@@ -116,6 +116,9 @@ public sealed class DistributedProcessesTests : IAsyncLifetime
         using (client)
         {
             var worker = StartWorker();
+            // Publish only once the worker's queue is bound: an event published before any queue is bound to its
+            // exchange is dropped by RabbitMQ, and only the stalled-document sweeper (minutes later) would recover it.
+            Assert.True(await TestServices.WaitForConsumerAsync(_rabbit, "prepare-document", TimeSpan.FromSeconds(60)), worker.Output);
             var accepted = await UploadAsync(client, BuildPdf(pages), "long.pdf");
             var id = accepted.GetProperty("id").GetGuid();
 

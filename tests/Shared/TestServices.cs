@@ -47,6 +47,24 @@ internal static class TestServices
         return b.Uri;
     }
 
+    /// <summary>Waits until <paramref name="queue"/> in the vhost of <paramref name="amqp"/> has a consumer (a process's bus is up).</summary>
+    public static async Task<bool> WaitForConsumerAsync(Uri amqp, string queue, TimeSpan timeout)
+    {
+        using var http = ManagementClient();
+        var vhost = Uri.EscapeDataString(amqp.AbsolutePath.TrimStart('/'));
+        return await EventuallyAsync(async () =>
+        {
+            using var response = await http.GetAsync($"api/queues/{vhost}/{queue}");
+            if (!response.IsSuccessStatusCode)
+            {
+                return false;
+            }
+
+            using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return json.RootElement.TryGetProperty("consumers", out var c) && c.GetInt32() > 0;
+        }, timeout);
+    }
+
     public static HttpClient ManagementClient()
     {
         var uri = RabbitMqManagement;

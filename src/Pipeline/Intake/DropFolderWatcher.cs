@@ -12,7 +12,8 @@ namespace PaliGemma2.DocPipeline.Pipeline.Intake;
 /// at the next scan). Dot-files and <c>.tmp</c>/<c>.part</c> names are left alone: that is where
 /// writers stage. Polling rather than inotify, so shared volumes (NFS, SMB) behave the same.
 /// </summary>
-public sealed class DropFolderWatcher(IServiceScopeFactory scopes, IOptions<IntakeOptions> options, TimeProvider time, ILogger<DropFolderWatcher> logger)
+public sealed class DropFolderWatcher(
+    IServiceScopeFactory scopes, IOptions<IntakeOptions> options, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<DropFolderWatcher> logger)
     : BackgroundService
 {
     private readonly Dictionary<string, (long Size, DateTime Modified, DateTimeOffset Since)> _seen = new(StringComparer.Ordinal);
@@ -26,6 +27,9 @@ public sealed class DropFolderWatcher(IServiceScopeFactory scopes, IOptions<Inta
             Directory.CreateDirectory(Path.Combine(root, task));
         }
 
+        // Take files only once the bus is up and this process's queues are bound: an event published
+        // before that could find no queue and wait for the stalled-document sweeper.
+        await WhenStartedAsync(stoppingToken).ConfigureAwait(false);
         logger.LogInformation("Watching drop folder {Root}", root);
         using var timer = new PeriodicTimer(options.Value.PollInterval, time);
         do
@@ -40,6 +44,14 @@ public sealed class DropFolderWatcher(IServiceScopeFactory scopes, IOptions<Inta
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    private async Task WhenStartedAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onStarted = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        using var onStopping = stoppingToken.Register(() => started.TrySetCanceled(stoppingToken));
+        await started.Task.ConfigureAwait(false);
     }
 
     /// <summary>One scan: take every stable file.</summary>
