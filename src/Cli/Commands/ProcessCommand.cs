@@ -103,6 +103,9 @@ internal static class ProcessCommand
         }
 
         AnsiConsole.Write(table);
+        // Without a terminal the progress bars print only their first state; say how it ended.
+        var byStatus = rows.Values.GroupBy(d => d.Status.ToString().ToLowerInvariant()).Select(g => $"{g.Count()} {g.Key}");
+        AnsiConsole.MarkupLineInterpolated($"{submitted.Count} document(s): {string.Join(", ", byStatus)}; {rows.Values.Sum(d => d.Pages.Count)} page(s), {results.Values.Sum()} result(s).");
         AnsiConsole.MarkupLineInterpolated($"Store: [bold]{EmbeddedHost.DescribeStore(host.Services.GetRequiredService<IConfiguration>())}[/]");
         if (!inferring)
         {
