@@ -15,7 +15,7 @@ namespace PaliGemma2.DocPipeline.EndToEnd;
 public sealed class DistributedProcessesTests : IAsyncLifetime
 {
     private const string Key = "e2e-key";
-    private readonly Dictionary<string, string> _env = [];
+    private Dictionary<string, string> _env = null!;
     private string _root = null!;
     private Uri _rabbit = null!;
     private string _postgres = null!;
@@ -23,18 +23,11 @@ public sealed class DistributedProcessesTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _root = TestServices.NewTempDirectory("e2e");
-        _rabbit = await TestServices.CreateVirtualHostAsync("e2e");
-        _postgres = await TestServices.CreateDatabaseAsync("e2e");
-        _env["Pipeline__Transport"] = "RabbitMq";
-        _env["ConnectionStrings__RabbitMq"] = _rabbit.ToString();
-        _env["Storage__Provider"] = "Postgres";
-        _env["ConnectionStrings__Postgres"] = _postgres;
-        _env["Storage__BlobRoot"] = Path.Combine(_root, "blobs");
+        (_env, _rabbit, _postgres) = await ServiceProcess.DistributedEnvironmentAsync("e2e", _root);
         _env["Intake__DropFolder"] = Path.Combine(_root, "inbox");
         _env["Intake__SharedRoot"] = Path.Combine(_root, "shared");
         _env["Intake__StableFor"] = "00:00:00.300";
         _env["Api__Keys__0"] = Key;
-        _env["DOTNET_ENVIRONMENT"] = "Production";
     }
 
     public Task DisposeAsync()
@@ -47,26 +40,7 @@ public sealed class DistributedProcessesTests : IAsyncLifetime
     private ServiceProcess StartWorker() => ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"),
         new Dictionary<string, string>(_env) { ["Preparation__Pdf__PagesPerRun"] = "5" });
 
-    private async Task<(ServiceProcess Api, HttpClient Client)> StartApiAsync()
-    {
-        var port = ServiceProcess.FreePort();
-        var env = new Dictionary<string, string>(_env) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" };
-        var api = ServiceProcess.Start(ServiceProcess.Dll("Api", "PaliGemma2.DocPipeline.Api"), env);
-        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        client.DefaultRequestHeaders.Add("X-Api-Key", Key);
-        Assert.True(await TestServices.EventuallyAsync(async () =>
-        {
-            try
-            {
-                return (await client.GetAsync("/healthz")).IsSuccessStatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(60)), "API did not start:\n" + api.Output);
-        return (api, client);
-    }
+    private Task<(ServiceProcess Api, HttpClient Client)> StartApiAsync() => ServiceProcess.StartApiAsync(_env, Key);
 
     private static async Task<JsonElement> UploadAsync(HttpClient client, byte[] pdf, string name)
     {

@@ -8,25 +8,16 @@ namespace PaliGemma2.DocPipeline.EndToEnd;
 /// </summary>
 public sealed class InferenceWorkerTests : IAsyncLifetime
 {
-    private readonly Dictionary<string, string> _env = [];
+    private Dictionary<string, string> _env = null!;
     private string _root = null!;
     private string _postgres = null!;
 
     public async Task InitializeAsync()
     {
         _root = TestServices.NewTempDirectory("infer");
-        var rabbit = await TestServices.CreateVirtualHostAsync("infer");
-        _postgres = await TestServices.CreateDatabaseAsync("infer");
-        _env["Pipeline__Transport"] = "RabbitMq";
-        _env["ConnectionStrings__RabbitMq"] = rabbit.ToString();
-        _env["Storage__Provider"] = "Postgres";
-        _env["ConnectionStrings__Postgres"] = _postgres;
-        _env["Storage__BlobRoot"] = Path.Combine(_root, "blobs");
-        _env["Intake__DropFolder"] = "";
-        _env["Intake__SharedRoot"] = "";
+        (_env, _, _postgres) = await ServiceProcess.DistributedEnvironmentAsync("infer", _root);
         _env["Preparation__DefaultResolution"] = "224";
         _env["Inference__BatchSize"] = "4";
-        _env["DOTNET_ENVIRONMENT"] = "Production";
     }
 
     public Task DisposeAsync()

@@ -18,7 +18,7 @@ namespace PaliGemma2.DocPipeline.EndToEnd;
 public sealed partial class PacsTests : IAsyncLifetime
 {
     private const string Key = "pacs-test-key";
-    private readonly Dictionary<string, string> _env = [];
+    private Dictionary<string, string> _env = null!;
     private string _root = null!;
     private string _postgres = null!;
 
@@ -29,18 +29,9 @@ public sealed partial class PacsTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _root = TestServices.NewTempDirectory("pacs");
-        var rabbit = await TestServices.CreateVirtualHostAsync("pacs");
-        _postgres = await TestServices.CreateDatabaseAsync("pacs");
-        _env["Pipeline__Transport"] = "RabbitMq";
-        _env["ConnectionStrings__RabbitMq"] = rabbit.ToString();
-        _env["Storage__Provider"] = "Postgres";
-        _env["ConnectionStrings__Postgres"] = _postgres;
-        _env["Storage__BlobRoot"] = Path.Combine(_root, "blobs");
-        _env["Intake__DropFolder"] = "";
-        _env["Intake__SharedRoot"] = "";
+        (_env, _, _postgres) = await ServiceProcess.DistributedEnvironmentAsync("pacs", _root);
         _env["Preparation__DefaultResolution"] = "224";
         _env["Api__Keys__0"] = Key;
-        _env["DOTNET_ENVIRONMENT"] = "Production";
     }
 
     public Task DisposeAsync()
@@ -257,21 +248,9 @@ public sealed partial class PacsTests : IAsyncLifetime
     [Fact]
     public async Task Stow_rs_with_one_good_and_one_broken_instance_stores_one_and_reports_the_other_as_failed()
     {
-        var port = ServiceProcess.FreePort();
-        var env = new Dictionary<string, string>(_env) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["Pipeline__RunPreparation"] = "false" };
-        await using var api = ServiceProcess.Start(ServiceProcess.Dll("Api", "PaliGemma2.DocPipeline.Api"), env);
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        Assert.True(await TestServices.EventuallyAsync(async () =>
-        {
-            try
-            {
-                return (await client.GetAsync("/healthz")).IsSuccessStatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(60)), "API did not start:\n" + api.Output);
+        var (api, client) = await ServiceProcess.StartApiAsync(new Dictionary<string, string>(_env) { ["Pipeline__RunPreparation"] = "false" }, apiKey: null);
+        await using var apiProcess = api;
+        using var httpClient = client;
 
         var good = await MakeDxAsync("good.dcm");
         var (_, sop) = await UidsAsync(good);

@@ -85,6 +85,44 @@ internal sealed class ServiceProcess : IAsyncDisposable
 
     public void Kill() => _process.Kill(entireProcessTree: true);
 
+    /// <summary>
+    /// Settings every distributed process of a test shares: a fresh RabbitMQ vhost and PostgreSQL database,
+    /// a blob folder under <paramref name="root"/>, no drop folder unless a test sets one.
+    /// </summary>
+    public static async Task<(Dictionary<string, string> Env, Uri Rabbit, string Postgres)> DistributedEnvironmentAsync(string name, string root)
+    {
+        var rabbit = await TestServices.CreateVirtualHostAsync(name);
+        var postgres = await TestServices.CreateDatabaseAsync(name);
+        var env = new Dictionary<string, string>
+        {
+            ["Pipeline__Transport"] = "RabbitMq",
+            ["ConnectionStrings__RabbitMq"] = rabbit.ToString(),
+            ["Storage__Provider"] = "Postgres",
+            ["ConnectionStrings__Postgres"] = postgres,
+            ["Storage__BlobRoot"] = Path.Combine(root, "blobs"),
+            ["Intake__DropFolder"] = "",
+            ["Intake__SharedRoot"] = "",
+            ["DOTNET_ENVIRONMENT"] = "Production",
+        };
+        return (env, rabbit, postgres);
+    }
+
+    /// <summary>Starts the API process on a free loopback port and waits until <c>/healthz</c> answers.</summary>
+    public static async Task<(ServiceProcess Api, HttpClient Client)> StartApiAsync(IDictionary<string, string> env, string? apiKey)
+    {
+        var port = FreePort();
+        var api = Start(Dll("Api", "PaliGemma2.DocPipeline.Api"), new Dictionary<string, string>(env) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" });
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        }
+
+        Assert.True(await TestServices.EventuallyAsync(async () => (await client.GetAsync("/healthz")).IsSuccessStatusCode, TimeSpan.FromSeconds(60)),
+            "API did not start:\n" + api.Output);
+        return (api, client);
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
