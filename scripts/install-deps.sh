@@ -12,6 +12,8 @@ PACKAGES=(
   rabbitmq-server postgresql postgresql-15-rdkit orthanc orthanc-dicomweb
   # Reference implementations the tests compare against
   python3 python3-numpy python3-sentencepiece
+  # Real-world test files, found through dpkg -L: pydicom's DICOM test files, LaTeX manuals (PDFs with tables)
+  python3-pydicom texlive-latex-base-doc
 )
 if [[ "${1:-}" == "--runtime-only" ]]; then
   PACKAGES=(mupdf-tools poppler-utils util-linux libgdcm-cil)

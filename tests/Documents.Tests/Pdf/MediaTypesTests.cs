@@ -14,7 +14,7 @@ public sealed class MediaTypesTests
     [Fact]
     public void Dicom_files_with_and_without_preamble_are_recognised()
     {
-        var dicom = Path.Combine(PdfCorpus.Root, "..", "dicom");
+        var dicom = PaliGemma2.DocPipeline.Tests.Shared.Corpus.Folder("dicom");
         Assert.Equal(MediaTypes.Dicom, MediaTypes.SniffFile(Path.Combine(dicom, "CT_small.dcm")));
         // A bare little-endian data set (no preamble, no meta header) starting with (0008,0005) CS.
         Assert.Equal(MediaTypes.Dicom, MediaTypes.Sniff([0x08, 0x00, 0x05, 0x00, (byte)'C', (byte)'S', 0x0A, 0x00, (byte)'I', (byte)'S']));

@@ -2,12 +2,16 @@ using System.Diagnostics;
 
 namespace PaliGemma2.DocPipeline.Documents.Tests.Pdf;
 
-/// <summary>The shared PDF corpus and poppler's command-line tools as independent references.</summary>
+/// <summary>The PDF corpus (texlive manuals and damaged copies) and poppler's command-line tools as independent references.</summary>
 internal static class PdfCorpus
 {
     public static string Root => PaliGemma2.DocPipeline.Tests.Shared.Corpus.Folder("pdf");
 
-    public static string File(string name) => Path.Combine(Root, name);
+    public static string File(string name) => PaliGemma2.DocPipeline.Tests.Shared.Corpus.File("pdf", name);
+
+    /// <summary>The page count poppler's pdfinfo reports.</summary>
+    public static int PopplerPageCount(string path) =>
+        int.Parse(Run("pdfinfo", path).Split('\n').Single(l => l.StartsWith("Pages:", StringComparison.Ordinal))[6..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
     public static string Run(string tool, params string[] args)
     {
@@ -18,7 +22,9 @@ internal static class PdfCorpus
         }
 
         using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEnd();
+        _ = stderr.Result;
         p.WaitForExit();
         return stdout;
     }
