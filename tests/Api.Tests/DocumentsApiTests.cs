@@ -62,7 +62,7 @@ public sealed class DocumentsApiTests : IAsyncLifetime
     public async Task Upload_returns_202_with_a_status_url_that_shows_pages_and_queued_jobs()
     {
         using var client = Client();
-        var bytes = await File.ReadAllBytesAsync(TestServices.CorpusFile("pdf", "basicapi.pdf"));
+        var bytes = await File.ReadAllBytesAsync(TestServices.CorpusFile("pdf", "ltxtable.pdf"));
         using var response = await client.PostAsync("/v1/documents?task=table", Form(bytes, "report.pdf"));
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var accepted = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -88,7 +88,7 @@ public sealed class DocumentsApiTests : IAsyncLifetime
     [Fact]
     public async Task Concurrent_uploads_of_the_same_bytes_return_one_document()
     {
-        var bytes = await File.ReadAllBytesAsync(TestServices.CorpusFile("pdf", "ZapfDingbats.pdf"));
+        var bytes = await File.ReadAllBytesAsync(TestServices.CorpusFile("pdf", "upref.pdf"));
         var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(async i =>
         {
             using var client = Client();
@@ -139,7 +139,7 @@ public sealed class DocumentsApiTests : IAsyncLifetime
     public async Task A_corrupt_upload_ends_failed_with_its_reason_visible_over_http()
     {
         using var client = Client();
-        var bytes = await File.ReadAllBytesAsync(TestServices.CorpusFile("pdf", "GHOSTSCRIPT-698804-1-fuzzed.pdf"));
+        var bytes = await File.ReadAllBytesAsync(TestServices.CorpusFile("pdf", DamagedPdfs.ContentFuzzed));
         using var response = await client.PostAsync("/v1/documents?task=table", Form(bytes, "fuzzed.pdf"));
         var url = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("statusUrl").GetString()!;
         JsonElement doc = default;
@@ -148,7 +148,7 @@ public sealed class DocumentsApiTests : IAsyncLifetime
             doc = await client.GetFromJsonAsync<JsonElement>(url);
             return doc.GetProperty("status").GetString() == "failed";
         }, TimeSpan.FromSeconds(60)));
-        Assert.Contains("could not render", doc.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("no page has visible content", doc.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -61,7 +61,7 @@ public sealed class DistributedProcessesTests : IAsyncLifetime
         await using (api)
         using (client)
         {
-            var accepted = await UploadAsync(client, await File.ReadAllBytesAsync(TestServices.CorpusFile("pdf", "ZapfDingbats.pdf")), "z.pdf");
+            var accepted = await UploadAsync(client, await File.ReadAllBytesAsync(TestServices.CorpusFile("pdf", "upref.pdf")), "z.pdf");
             var url = accepted.GetProperty("statusUrl").GetString()!;
             JsonElement doc = default;
             Assert.True(await TestServices.EventuallyAsync(async () =>
@@ -74,7 +74,7 @@ public sealed class DistributedProcessesTests : IAsyncLifetime
             // The worker's drop folder feeds the same store.
             var inbox = Path.Combine(_root, "inbox", "table");
             Assert.True(await TestServices.EventuallyAsync(() => Task.FromResult(Directory.Exists(inbox)), TimeSpan.FromSeconds(30)));
-            File.Copy(TestServices.CorpusFile("pdf", "basicapi.pdf"), Path.Combine(inbox, "dropped.pdf"));
+            File.Copy(TestServices.CorpusFile("pdf", "ltxtable.pdf"), Path.Combine(inbox, "dropped.pdf"));
             Assert.True(await TestServices.EventuallyAsync(async () =>
                 await ScalarAsync<long>("select count(*) from documents where file_name = 'dropped.pdf' and status = 'queued'") == 1, TimeSpan.FromSeconds(60)));
             Assert.Equal(2 + 3, await ScalarAsync<long>("select count(*) from pages"));

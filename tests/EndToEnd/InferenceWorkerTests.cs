@@ -53,8 +53,8 @@ public sealed class InferenceWorkerTests : IAsyncLifetime
     {
         await using var prepare = StartPreparation();
         var worker = StartInference("table", "gpu-a");
-        Drop("labelled_pages.pdf", "table");   // 11 pages
-        Drop("basicapi.pdf", "table");         // 3 pages
+        Drop("tabularx.pdf", "table");         // 12 pages
+        Drop("ltxtable.pdf", "table");         // 3 pages
 
         // Let it get going, then kill it mid-work and start another: redelivered batches must not duplicate.
         Assert.True(await TestServices.EventuallyAsync(async () => await ScalarAsync<long>("select count(*) from results") >= 1, TimeSpan.FromSeconds(120)),
@@ -66,14 +66,14 @@ public sealed class InferenceWorkerTests : IAsyncLifetime
         Assert.True(await TestServices.EventuallyAsync(async () => await ScalarAsync<long>("select count(*) from documents where status = 'done'") == 2,
             TimeSpan.FromSeconds(180)), second.Output);
 
-        Assert.Equal(14, await ScalarAsync<long>("select count(*) from pages"));
-        Assert.Equal(14, await ScalarAsync<long>("select count(*) from results"));
-        Assert.Equal(14, await ScalarAsync<long>("select count(distinct job_id) from results"));
+        Assert.Equal(15, await ScalarAsync<long>("select count(*) from pages"));
+        Assert.Equal(15, await ScalarAsync<long>("select count(*) from results"));
+        Assert.Equal(15, await ScalarAsync<long>("select count(distinct job_id) from results"));
         Assert.Equal(0, await ScalarAsync<long>("select count(*) from jobs j where not exists (select 1 from results r where r.job_id = j.id)"));
-        Assert.Equal(14, await ScalarAsync<long>(
+        Assert.Equal(15, await ScalarAsync<long>(
             "select count(*) from results where checkpoint = 'demo-toy-paligemma2-table' and checkpoint_version = '0.1.0-demo' " +
             "and prompt_tokens = 256 + 2 and generated_tokens between 1 and 64 and prefill_ms > 0 and decode_ms >= 0 and length(raw_text) > 0"));
-        Assert.Equal(14, await ScalarAsync<long>("select count(*) from jobs where status = 'done' and checkpoint_version = 'demo-toy-paligemma2-table@0.1.0-demo' and attempts >= 1"));
+        Assert.Equal(15, await ScalarAsync<long>("select count(*) from jobs where status = 'done' and checkpoint_version = 'demo-toy-paligemma2-table@0.1.0-demo' and attempts >= 1"));
         Assert.Equal(0, await ScalarAsync<long>("select count(*) from jobs where worker not in ('gpu-a', 'gpu-b')"));
     }
 
@@ -83,8 +83,8 @@ public sealed class InferenceWorkerTests : IAsyncLifetime
         await using var prepare = StartPreparation();
         await using var tables = StartInference("table", "table-worker");
         await using var molecules = StartInference("molecule", "molecule-worker");
-        Drop("basicapi.pdf", "table");
-        Drop("ZapfDingbats.pdf", "molecule");
+        Drop("ltxtable.pdf", "table");
+        Drop("upref.pdf", "molecule");
 
         Assert.True(await TestServices.EventuallyAsync(async () => await ScalarAsync<long>("select count(*) from documents where status = 'done'") == 2,
             TimeSpan.FromSeconds(180)), tables.Output + "\n---\n" + molecules.Output);

@@ -18,7 +18,7 @@ public sealed class EmbeddedModeTests : IAsyncLifetime
     [Fact]
     public async Task Dropped_pdfs_are_prepared_in_one_process_on_sqlite()
     {
-        string[] names = ["basicapi.pdf", "ZapfDingbats.pdf", "GHOSTSCRIPT-698804-1-fuzzed.pdf"];
+        string[] names = ["ltxtable.pdf", "upref.pdf", DamagedPdfs.ContentFuzzed];
         foreach (var n in names)
         {
             _host.Drop(TestServices.CorpusFile("pdf", n), TaskNames.Table);
@@ -32,9 +32,9 @@ public sealed class EmbeddedModeTests : IAsyncLifetime
         }, TimeSpan.FromSeconds(60)));
 
         Assert.IsType<SqliteDocPipelineDbContext>(await _host.WithDbAsync(db => Task.FromResult<object>(db)));
-        Assert.Equal(3, docs.Single(d => d.FileName == "basicapi.pdf").Pages.Count);
-        Assert.Equal(2, docs.Single(d => d.FileName == "ZapfDingbats.pdf").Pages.Count);
-        var bad = docs.Single(d => d.FileName == "GHOSTSCRIPT-698804-1-fuzzed.pdf");
+        Assert.Equal(PdfReference.PageCount(TestServices.CorpusFile("pdf", "ltxtable.pdf")), docs.Single(d => d.FileName == "ltxtable.pdf").Pages.Count);
+        Assert.Equal(PdfReference.PageCount(TestServices.CorpusFile("pdf", "upref.pdf")), docs.Single(d => d.FileName == "upref.pdf").Pages.Count);
+        var bad = docs.Single(d => d.FileName == DamagedPdfs.ContentFuzzed);
         Assert.Equal(DocumentStatus.Failed, bad.Status);
         Assert.Contains("renderer", bad.Error, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_host.Root, "docpipe.db")));

@@ -24,9 +24,9 @@ public sealed partial class ReadmeQueryTests : IAsyncLifetime
     [Fact]
     public async Task Every_readme_query_runs_and_returns_rows()
     {
-        var good = await _host.IngestAsync(TestServices.CorpusFile("pdf", "basicapi.pdf"), TaskNames.Table);
-        var bad = await _host.IngestAsync(TestServices.CorpusFile("pdf", "GHOSTSCRIPT-698804-1-fuzzed.pdf"), TaskNames.Table);
-        var waiting = await _host.IngestAsync(TestServices.CorpusFile("pdf", "alphatrans.pdf"), TaskNames.Score);
+        var good = await _host.IngestAsync(TestServices.CorpusFile("pdf", "ltxtable.pdf"), TaskNames.Table);
+        var bad = await _host.IngestAsync(TestServices.CorpusFile("pdf", DamagedPdfs.ContentFuzzed), TaskNames.Table);
+        var waiting = await _host.IngestAsync(TestServices.CorpusFile("pdf", "ltnews18.pdf"), TaskNames.Score);
         Assert.True(await TestServices.EventuallyAsync(async () =>
         {
             var docs = await _host.WithDbAsync(db => db.Documents.AsNoTracking().ToListAsync());
