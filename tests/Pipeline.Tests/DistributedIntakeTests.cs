@@ -214,6 +214,6 @@ public sealed class DistributedIntakeTests : IAsyncLifetime
         Assert.Equal(1, await sweeper.SweepAsync(CancellationToken.None));
         var docs = await _host.WaitPreparedAsync([id], TimeSpan.FromSeconds(60));
         Assert.Equal(DocumentStatus.Queued, Assert.Single(docs).Status);
-        Assert.Single(docs[0].Pages);
+        Assert.Equal(PdfReference.PageCount(TestServices.CorpusFile("pdf", "hhline.pdf")), docs[0].Pages.Count);
     }
 }
