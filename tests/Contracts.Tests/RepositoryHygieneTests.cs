@@ -89,10 +89,12 @@ public sealed partial class RepositoryHygieneTests
     [Fact]
     public void The_checks_catch_what_they_are_for()
     {
-        // Guards against a rule that silently matches nothing.
-        Assert.Contains(AbsolutePath().Matches("see /home/alice/corpus and \"/work/shared\""), m => m.Groups["root"].Value == "home");
-        Assert.Contains(AbsolutePath().Matches("cd '/work/shared/corpus'"), m => m.Groups["root"].Value == "work");
-        Assert.Contains(AbsolutePath().Matches(@"C:\Users\bob\x"), m => m.Groups["windows"].Success);
+        // Guards against a rule that silently matches nothing. The samples are assembled so this file passes its own check.
+        const char slash = '/';
+        Assert.Contains(AbsolutePath().Matches($"see {slash}home{slash}alice{slash}corpus"), m => m.Groups["root"].Value == "home");
+        Assert.Contains(AbsolutePath().Matches($"cd '{slash}work{slash}shared{slash}corpus'"), m => m.Groups["root"].Value == "work");
+        Assert.Contains(AbsolutePath().Matches($"<c>{slash}work{slash}shared</c>"), m => m.Groups["root"].Value == "work");
+        Assert.Contains(AbsolutePath().Matches("C:" + @"\Users\bob\x"), m => m.Groups["windows"].Success);
         Assert.DoesNotContain(AbsolutePath().Matches("GET /v1/documents and src/work/x and https://example.org/home/x"), m => MachineRoots.Contains(m.Groups["root"].Value));
         Assert.Equal(["../shared/DESIGN.md", "docs/a.md#x", "b.md"], MarkdownLinks("[a](../shared/DESIGN.md) [`b`](docs/a.md#x \"t\")\n```\n[c](no.md)\n```\n[d]: b.md\n`[e](code.md)`"));
     }
