@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Exports a Hugging Face PaliGemma 2 checkpoint into a DocPipeline checkpoint directory (DESIGN.md section 5).
+"""Exports a Hugging Face PaliGemma 2 checkpoint into a DocPipeline checkpoint directory (docs/architecture.md section 5).
 
 Input: a local folder holding a `PaliGemmaForConditionalGeneration` checkpoint (for example a fine-tune of
 google/paligemma2-3b-pt-896): config.json, *.safetensors, tokenizer files. Nothing is downloaded

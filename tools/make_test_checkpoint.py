@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the toy PaliGemma 2 test checkpoints and their PyTorch golden ids (DESIGN.md sections 5, 10).
+"""Writes the toy PaliGemma 2 test checkpoints and their PyTorch golden ids (docs/architecture.md section 5, models/test-checkpoint/README.md).
 
 Needs Debian's python3-torch (1.13), python3-onnx, python3-sentencepiece, python3-numpy; no network.
 Deterministic (fixed seeds). Run from the repository root:

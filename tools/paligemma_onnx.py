@@ -1,4 +1,4 @@
-"""Shared ONNX export code for PaliGemma 2 checkpoints (three-graph layout, DESIGN.md section 5).
+"""Shared ONNX export code for PaliGemma 2 checkpoints (three-graph layout, docs/architecture.md section 5).
 
 Used by tools/make_test_checkpoint.py (toy model) and meant to be reused by a real-checkpoint export
 tool (torch + transformers). Everything here only depends on torch, onnx and sentencepiece.
