@@ -55,6 +55,21 @@ public sealed class OrthancClient
         await _http.GetFromJsonAsync<OrthancChanges>($"changes?since={since}&limit={limit}", ct).ConfigureAwait(false)
         ?? throw new InvalidOperationException("Orthanc returned an empty /changes answer.");
 
+    /// <summary>The sequence number of the newest change (the feed's end).</summary>
+    public async Task<long> GetLastChangeAsync(CancellationToken ct) =>
+        (await _http.GetFromJsonAsync<OrthancChanges>("changes?last", ct).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("Orthanc returned an empty /changes answer.")).Last;
+
+    /// <summary>Deletes an instance (404 counts as done: it is gone either way).</summary>
+    public async Task DeleteInstanceAsync(string instanceId, CancellationToken ct)
+    {
+        using var response = await _http.DeleteAsync($"instances/{Uri.EscapeDataString(instanceId)}", ct).ConfigureAwait(false);
+        if (response.StatusCode != System.Net.HttpStatusCode.NotFound)
+        {
+            await EnsureAsync(response, "delete", ct).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The main DICOM tags of an instance, keyed by name (e.g. Modality, BodyPartExamined, SOPClassUID).</summary>
     public async Task<IReadOnlyDictionary<string, object>> GetSimplifiedTagsAsync(string instanceId, CancellationToken ct) =>
         await _http.GetFromJsonAsync<Dictionary<string, object>>($"instances/{Uri.EscapeDataString(instanceId)}/simplified-tags", ct).ConfigureAwait(false)

@@ -40,6 +40,13 @@ public sealed partial class ReportWriteBackConsumer(
         }
 
         var o = options.Value;
+        if (!result.Valid && !o.SendInvalidReports)
+        {
+            // Empty, non-text or implausible output (see results.validation_errors) is not a draft worth a radiologist's time.
+            LogNotSent(logger, result.Id);
+            return;
+        }
+
         var destination = o.DestinationName;
         var delivery = await GetOrCreateDeliveryAsync(result.Id, destination, ct).ConfigureAwait(false);
         if (delivery.Status != DeliveryStatus.Pending)
@@ -121,6 +128,9 @@ public sealed partial class ReportWriteBackConsumer(
                 ?? throw new InvalidOperationException("Could not record the report delivery.", ex);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Report result {ResultId} is not valid: no SR sent (Pacs:WriteBack:SendInvalidReports is off)")]
+    private static partial void LogNotSent(ILogger logger, Guid resultId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Draft report SR for result {ResultId} sent to {Destination} (attempt {Attempts})")]
     private static partial void LogSent(ILogger logger, Guid resultId, string destination, int attempts);

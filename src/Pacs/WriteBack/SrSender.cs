@@ -29,6 +29,10 @@ public sealed class SrSender(IHttpClientFactory httpFactory, IOptions<WriteBackO
         var client = new OrthancClient(httpFactory.CreateClient(HttpClientName), url, o.Username, o.Password);
         var id = await client.UploadAsync(dicom, ct).ConfigureAwait(false);
         await client.StoreToModalityAsync(modality, [id], ct).ConfigureAwait(false);
+        if (o.DeleteFromOrthancAfterSend)
+        {
+            await client.DeleteInstanceAsync(id, ct).ConfigureAwait(false);
+        }
     }
 
     private async Task StowAsync(byte[] dicom, WriteBackOptions o, CancellationToken ct)
