@@ -4,7 +4,7 @@ namespace PaliGemma2.DocPipeline.Pacs.Sr;
 
 /// <summary>
 /// Makes model text legal in DICOM text values (PS3.5 6.1.2, 6.2): UT/ST/LT may hold the character
-/// repertoire plus the control characters CR, LF, TAB and FF; LO/SH hold no control character and no
+/// repertoire plus the control characters CR, LF and FF (TAB becomes a space); LO/SH hold no control character and no
 /// backslash. Other control characters (C0, DEL, C1) are removed; code points that are not characters
 /// (U+FFFD from a broken decode, unpaired surrogates, noncharacters) are replaced by a visible '?'.
 /// </summary>
@@ -33,10 +33,15 @@ public static class DicomText
             }
 
             var r = rune.Value;
-            if (r.Value is '\r' or '\n' or '\t' or '\f')
+            if (r.Value is '\r' or '\n' or '\f')
             {
                 // Line structure survives in multi-line text; a single-line value gets a space.
                 sb.Append(multiLine ? (char)r.Value : ' ');
+            }
+            else if (r.Value == '\t')
+            {
+                // HT is not among the control characters UT/ST/LT allow (dciodvfy refuses it).
+                sb.Append(' ');
             }
             else if (Rune.IsControl(r))
             {
