@@ -101,6 +101,14 @@ public sealed class WriteBackOptions
     public string Manufacturer { get; set; } = "PaliGemma2.DocPipeline";
 
     /// <summary>
+    /// <see cref="WriteBackMode.OrthancModality"/>: when the source image reached Orthanc by C-STORE from an AE that
+    /// is registered as one of its modalities (Orthanc's <c>RemoteAET</c> metadata), the SR goes back to that
+    /// modality instead of <see cref="Modality"/>. Off by default: a modality that sends straight to Orthanc
+    /// (the X-ray unit itself) is rarely where reports belong.
+    /// </summary>
+    public bool RouteToCallingAe { get; set; }
+
+    /// <summary>
     /// Deletes the SR from the Orthanc at <see cref="OrthancUrl"/> once the modality accepted it
     /// (<see cref="WriteBackMode.OrthancModality"/> only), so draft reports do not pile up in the DocPipeline-facing Orthanc.
     /// </summary>

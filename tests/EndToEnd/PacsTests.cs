@@ -136,15 +136,17 @@ public sealed partial class PacsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Five_reports_with_the_default_modality_filter_leave_no_failed_sr_documents()
+    public async Task Five_reports_with_the_default_modality_filter_leave_no_failed_sr_documents_and_go_back_to_the_sending_ae()
     {
         var received = Directory.CreateDirectory(Path.Combine(_root, "pacs-received")).FullName;
         var scpPort = ServiceProcess.FreePort();
-        using var storescp = StartTool("storescp", "-aet", "HOSPITALPACS", "-od", received, scpPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // The PACS pushes as the AE title it listens on (unique here: modalities stay registered in the shared Orthanc).
+        var aet = "PACS" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+        using var storescp = StartTool("storescp", "-aet", aet, "-od", received, scpPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var modality = "pacs-" + Guid.NewGuid().ToString("N")[..8];
         using (var orthanc = OrthancClient())
         {
-            using var body = new StringContent(JsonSerializer.Serialize(new { AET = "HOSPITALPACS", Host = "127.0.0.1", Port = scpPort }), Encoding.UTF8, "application/json");
+            using var body = new StringContent(JsonSerializer.Serialize(new { AET = aet, Host = "127.0.0.1", Port = scpPort }), Encoding.UTF8, "application/json");
             (await orthanc.PutAsync($"modalities/{modality}", body)).EnsureSuccessStatusCode();
         }
 
@@ -161,7 +163,9 @@ public sealed partial class PacsTests : IAsyncLifetime
             ["Pacs__WriteBack__Enabled"] = "true",
             ["Pacs__WriteBack__SendInvalidReports"] = "true",
             ["Pacs__WriteBack__OrthancUrl"] = Orthanc.ToString(),
-            ["Pacs__WriteBack__Modality"] = modality,
+            // The default destination would fail: every SR reaching storescp went back to the AE that sent the image.
+            ["Pacs__WriteBack__Modality"] = "no-such-modality",
+            ["Pacs__WriteBack__RouteToCallingAe"] = "true",
         };
         await using var worker = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), env);
         Assert.True(await TestServices.EventuallyAsync(async () =>
@@ -172,7 +176,7 @@ public sealed partial class PacsTests : IAsyncLifetime
         {
             var dx = await MakeDxAsync($"dx{i}.dcm");
             sops.Add((await UidsAsync(dx)).Sop);
-            await StoreScuAsync(dx);
+            await StoreScuAsync(dx, aet);
         }
 
         var inList = string.Join(", ", sops.Select(s => $"'{s}'"));
@@ -195,6 +199,7 @@ public sealed partial class PacsTests : IAsyncLifetime
             await ScalarAsync<long>("select position from intake_cursors") >= last, TimeSpan.FromSeconds(60)), worker.Output);
 
         Assert.Equal(0, await ScalarAsync<long>("select count(*) from documents where status = 'failed'"));
+        Assert.Equal([$"orthanc-modality:{modality}"], await ColumnAsync("select distinct destination from report_deliveries"));
         Assert.Equal(5, await ScalarAsync<long>("select count(*) from documents"));
         Assert.Equal(0, await ScalarAsync<long>(
             "select count(*) from documents doc join report_deliveries d on d.sr_sop_instance_uid = doc.sop_instance_uid"));
@@ -434,8 +439,8 @@ public sealed partial class PacsTests : IAsyncLifetime
         return (study, sop);
     }
 
-    private static Task StoreScuAsync(string path) =>
-        RunToolAsync("storescu", "-aet", "MODALITY", "-aec", "ORTHANC", "127.0.0.1", OrthancDicomPort, path);
+    private static Task StoreScuAsync(string path, string callingAe = "MODALITY") =>
+        RunToolAsync("storescu", "-aet", callingAe, "-aec", "ORTHANC", "127.0.0.1", OrthancDicomPort, path);
 
     private static async Task<string> RunToolAsync(string tool, params string[] args)
     {

@@ -47,7 +47,8 @@ public sealed partial class ReportWriteBackConsumer(
             return;
         }
 
-        var destination = o.DestinationName;
+        var route = await sender.RouteAsync(document.SopInstanceUid, ct).ConfigureAwait(false);
+        var destination = route.Destination;
         var delivery = await GetOrCreateDeliveryAsync(result.Id, destination, ct).ConfigureAwait(false);
         if (delivery.Status != DeliveryStatus.Pending)
         {
@@ -69,7 +70,7 @@ public sealed partial class ReportWriteBackConsumer(
                 SoftwareVersion = result.CheckpointVersion,
                 CreatedAt = delivery.CreatedAt,
             });
-            await sender.SendAsync(sr, ct).ConfigureAwait(false);
+            await sender.SendAsync(sr, route, ct).ConfigureAwait(false);
             delivery.Attempts++;
             delivery.Status = DeliveryStatus.Sent;
             delivery.SentAt = time.GetUtcNow();
