@@ -50,7 +50,7 @@ public sealed class SubmitDocumentTests : IAsyncLifetime
             "-u", credentials[0], "-p", credentials[1], "-V", _rabbit.AbsolutePath.TrimStart('/'),
             "publish", "exchange=amq.default", "routing_key=submit-document", "properties={\"delivery_mode\":2}",
             "payload=" + new JsonObject { ["task"] = "table", ["path"] = plainNoType }.ToJsonString());
-        Assert.Contains("routed", admin, StringComparison.Ordinal);
+        Assert.Equal("Message published", admin.Trim());   // rabbitmqadmin adds "but NOT routed" when no queue took it
 
         // Plain JSON as application/json: the README's Python example, run as it stands there.
         var readme = await File.ReadAllTextAsync(Path.Combine(TestServices.RepoRoot, "README.md"));
