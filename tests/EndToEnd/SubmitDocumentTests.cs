@@ -94,7 +94,7 @@ public sealed class SubmitDocumentTests : IAsyncLifetime
             faulted = messages[0].Clone();
             return true;
         }, TimeSpan.FromSeconds(60)), worker.Output);
-        var reason = faulted.GetProperty("properties").GetProperty("headers").GetProperty("MT-Fault-Message").GetString();
+        var reason = faulted.GetProperty("properties").GetProperty("headers").GetProperty("DocPipeline-Schema-Errors").GetString();
         Assert.Contains("submit-document.schema.json", reason, StringComparison.Ordinal);
         Assert.Contains("path", reason, StringComparison.Ordinal);
         Assert.Contains("/task", reason, StringComparison.Ordinal);

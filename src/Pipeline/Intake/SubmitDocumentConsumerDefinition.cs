@@ -22,10 +22,14 @@ public sealed class SubmitDocumentConsumerDefinition : ConsumerDefinition<Submit
         // Other systems send plain JSON of the schema (application/json, or no content type at all) as well
         // as MassTransit's envelope (application/vnd.masstransit+json, still read by the bus's deserializer).
         endpointConfigurator.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
+        endpointConfigurator.ConfigureError(e => e.UseFilter(new SubmitDocumentSchemaErrorFilter()));
         endpointConfigurator.UseFilter(new SubmitDocumentSchemaFilter());
         endpointConfigurator.UseMessageRetry(r =>
         {
+            // A message that breaks the schema or cannot be read stays broken: no retry.
             r.Ignore<InvalidSubmitDocumentException>();
+            r.Ignore<System.Text.Json.JsonException>();
+            r.Ignore<System.Runtime.Serialization.SerializationException>();
             r.Intervals(500, 2000, 5000);
         });
     }

@@ -56,6 +56,13 @@ public static class SubmitDocumentSchema
         return errors.Count > 0 ? errors.Distinct(StringComparer.Ordinal).ToList() : ["the message does not follow the schema"];
     }
 
+    /// <summary>One readable line for the violations.</summary>
+    public static string Describe(IReadOnlyList<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        return "SubmitDocument does not follow schemas/messages/submit-document.schema.json: " + string.Join("; ", errors);
+    }
+
     private static bool TryGetMessage(JsonElement envelope, out JsonElement message)
     {
         foreach (var p in envelope.EnumerateObject())

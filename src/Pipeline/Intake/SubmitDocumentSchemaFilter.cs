@@ -3,9 +3,11 @@ using MassTransit;
 namespace PaliGemma2.DocPipeline.Pipeline.Intake;
 
 /// <summary>
-/// On endpoint <c>submit-document</c>, before anything is deserialized: a message that does not follow the
-/// schema faults with a <see cref="InvalidSubmitDocumentException"/> naming every violation, so it lands in
-/// <c>submit-document_error</c> with that text in its <c>MT-Fault-Message</c> header (not retried).
+/// On endpoint <c>submit-document</c>: a message that deserializes but does not follow the schema (an
+/// unknown task or property) faults with a <see cref="InvalidSubmitDocumentException"/> naming every
+/// violation instead of reaching the consumer. MassTransit deserializes before consume filters run, so a
+/// message that cannot even be read (a number for a string, no path) faults there; see
+/// <see cref="SubmitDocumentSchemaErrorFilter"/> for the readable reason both get.
 /// </summary>
 internal sealed class SubmitDocumentSchemaFilter : IFilter<ConsumeContext>
 {
@@ -16,11 +18,34 @@ internal sealed class SubmitDocumentSchemaFilter : IFilter<ConsumeContext>
         var errors = SubmitDocumentSchema.Validate(context.ReceiveContext.Body.GetBytes(), context.ReceiveContext.ContentType?.MediaType);
         if (errors.Count > 0)
         {
-            throw new InvalidSubmitDocumentException(
-                "SubmitDocument does not follow schemas/messages/submit-document.schema.json: " + string.Join("; ", errors));
+            throw new InvalidSubmitDocumentException(SubmitDocumentSchema.Describe(errors));
         }
 
         await next.Send(context).ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// In the error pipe of <c>submit-document</c> (before the fault is generated and the message moved to
+/// <c>submit-document_error</c>): a faulted message that fails the schema gets every violation in its
+/// <see cref="Header"/> header, whatever the exception was.
+/// </summary>
+internal sealed class SubmitDocumentSchemaErrorFilter : IFilter<ExceptionReceiveContext>
+{
+    /// <summary>Header on the message in <c>submit-document_error</c>.</summary>
+    public const string Header = "DocPipeline-Schema-Errors";
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("submitDocumentSchemaErrors");
+
+    public Task Send(ExceptionReceiveContext context, IPipe<ExceptionReceiveContext> next)
+    {
+        var errors = SubmitDocumentSchema.Validate(context.Body.GetBytes(), context.ContentType?.MediaType);
+        if (errors.Count > 0)
+        {
+            context.ExceptionHeaders.Set(Header, SubmitDocumentSchema.Describe(errors));
+        }
+
+        return next.Send(context);
     }
 }
 
