@@ -22,7 +22,10 @@ public sealed class SubmitDocumentConsumerDefinition : ConsumerDefinition<Submit
         // Other systems send plain JSON of the schema (application/json, or no content type at all) as well
         // as MassTransit's envelope (application/vnd.masstransit+json, still read by the bus's deserializer).
         endpointConfigurator.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
+        // A configured error pipe replaces MassTransit's default one: add the default (fault event, move to
+        // submit-document_error) back after ours.
         endpointConfigurator.ConfigureError(e => e.UseFilter(new SubmitDocumentSchemaErrorFilter()));
+        endpointConfigurator.ConfigureDefaultErrorTransport();
         endpointConfigurator.UseFilter(new SubmitDocumentSchemaFilter());
         endpointConfigurator.UseMessageRetry(r =>
         {
