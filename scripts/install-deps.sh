@@ -8,6 +8,8 @@ PACKAGES=(
   mupdf-tools poppler-utils util-linux
   # DICOM: GDCM C# binding + tools, dcmtk (reference decodes, storescu/storescp, dsrdump)
   libgdcm-cil libgdcm-tools dcmtk
+  # dciodvfy: DICOM IOD/character-repertoire checker the SR tests run (Debian 12: dicom3tools)
+  dicom3tools
   # Real services for the tests, started on loopback by scripts/test.sh
   rabbitmq-server postgresql postgresql-15-rdkit orthanc orthanc-dicomweb
   # Reference implementations the tests compare against

@@ -24,8 +24,17 @@ public sealed class OrthancIntakeOptions
     /// <summary>Which change starts an ingest: <c>NewInstance</c> (at once) or <c>StableSeries</c> (whole series once complete).</summary>
     public OrthancTrigger Trigger { get; set; } = OrthancTrigger.NewInstance;
 
-    /// <summary>Accepted modalities (0008,0060); empty accepts all.</summary>
+    /// <summary>
+    /// Accepted modalities (0008,0060). Empty means <see cref="DefaultModalities"/> (the report task's
+    /// radiographs); a single <c>*</c> accepts every modality.
+    /// </summary>
     public IList<string> Modalities { get; } = [];
+
+    /// <summary>Modalities accepted when <see cref="Modalities"/> is not configured: CR and DX, what <c>auto</c> routes to <c>report</c>.</summary>
+    public static IReadOnlyList<string> DefaultModalities { get; } = ["CR", "DX"];
+
+    /// <summary>Where the feed starts when no position is stored yet.</summary>
+    public OrthancStartFrom StartFrom { get; set; } = OrthancStartFrom.Beginning;
 
     /// <summary>Accepted Body Part Examined values (0018,0015); empty accepts all.</summary>
     public IList<string> BodyParts { get; } = [];
@@ -47,6 +56,15 @@ public enum OrthancTrigger
     NewInstance,
     /// <summary>Each <c>StableSeries</c> change: every instance of the series.</summary>
     StableSeries,
+}
+
+/// <summary>Where a feed without a stored position starts.</summary>
+public enum OrthancStartFrom
+{
+    /// <summary>Every change Orthanc still has (its whole history).</summary>
+    Beginning,
+    /// <summary>Only changes after the first poll (what is already in Orthanc is left alone).</summary>
+    Now,
 }
 
 /// <summary>Bound from <c>Pacs:WriteBack</c>: sending draft reports back as DICOM SR.</summary>
@@ -81,6 +99,23 @@ public sealed class WriteBackOptions
 
     /// <summary>Manufacturer named in the Contributing Equipment Sequence.</summary>
     public string Manufacturer { get; set; } = "PaliGemma2.DocPipeline";
+
+    /// <summary>
+    /// <see cref="WriteBackMode.OrthancModality"/>: when the source image reached Orthanc by C-STORE from an AE that
+    /// is registered as one of its modalities (Orthanc's <c>RemoteAET</c> metadata), the SR goes back to that
+    /// modality instead of <see cref="Modality"/>. Off by default: a modality that sends straight to Orthanc
+    /// (the X-ray unit itself) is rarely where reports belong.
+    /// </summary>
+    public bool RouteToCallingAe { get; set; }
+
+    /// <summary>
+    /// Deletes the SR from the Orthanc at <see cref="OrthancUrl"/> once the modality accepted it
+    /// (<see cref="WriteBackMode.OrthancModality"/> only), so draft reports do not pile up in the DocPipeline-facing Orthanc.
+    /// </summary>
+    public bool DeleteFromOrthancAfterSend { get; set; }
+
+    /// <summary>Sends reports whose payload failed its checks (<c>valid = false</c>) too; off by default.</summary>
+    public bool SendInvalidReports { get; set; }
 
     /// <summary>Send attempts before a delivery is marked failed (retries back off exponentially).</summary>
     public int MaxAttempts { get; set; } = 5;

@@ -72,9 +72,11 @@ public sealed partial class PacsTests : IAsyncLifetime
         var env = IntakeEnv();
         env["Inference__Tasks__report"] = Path.Combine(TestServices.RepoRoot, "models", "demo", "report");
         env["Pacs__WriteBack__Enabled"] = "true";
+        env["Pacs__WriteBack__SendInvalidReports"] = "true";   // the demo checkpoint writes noise
         env["Pacs__WriteBack__Mode"] = "OrthancModality";
         env["Pacs__WriteBack__OrthancUrl"] = Orthanc.ToString();
         env["Pacs__WriteBack__Modality"] = modality;
+        env["Pacs__WriteBack__DeleteFromOrthancAfterSend"] = "true";
         await using var worker = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), env);
 
         var dx = await MakeDxAsync("dx.dcm");
@@ -90,6 +92,8 @@ public sealed partial class PacsTests : IAsyncLifetime
 
         Assert.Equal(studyUid, await ScalarAsync<string>(
             $"select metadata::jsonb ->> 'studyInstanceUid' from documents where sop_instance_uid = '{sopUid}'"));
+        // One naming for PACS documents, whichever way they came: the SOP Instance UID (as STOW-RS does).
+        Assert.Equal(sopUid + ".dcm", await ScalarAsync<string>($"select file_name from documents where sop_instance_uid = '{sopUid}'"));
         var srUid = await ScalarAsync<string>("select sr_sop_instance_uid from report_deliveries");
         Assert.Equal($"orthanc-modality:{modality}", await ScalarAsync<string>("select destination from report_deliveries"));
 
@@ -123,9 +127,89 @@ public sealed partial class PacsTests : IAsyncLifetime
         Assert.Contains($"(0008,0018) UI [{srUid}]", tags, StringComparison.Ordinal);
         Assert.Contains($"(0008,1155) UI [{sopUid}]", tags, StringComparison.Ordinal);
 
+        // DeleteFromOrthancAfterSend: the PACS has the SR, the DocPipeline-facing Orthanc does not keep it.
+        Assert.Equal("[]", await FindInOrthancAsync(srUid!));
+
         // Nothing identifying in our logs: the synthetic patient's name and ID never appear.
         Assert.DoesNotContain("CompressedSamples", worker.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("4MR1", worker.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Five_reports_with_the_default_modality_filter_leave_no_failed_sr_documents_and_go_back_to_the_sending_ae()
+    {
+        var received = Directory.CreateDirectory(Path.Combine(_root, "pacs-received")).FullName;
+        var scpPort = ServiceProcess.FreePort();
+        // The PACS pushes as the AE title it listens on (unique here: modalities stay registered in the shared Orthanc).
+        var aet = "PACS" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+        using var storescp = StartTool("storescp", "-aet", aet, "-od", received, scpPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var modality = "pacs-" + Guid.NewGuid().ToString("N")[..8];
+        using (var orthanc = OrthancClient())
+        {
+            using var body = new StringContent(JsonSerializer.Serialize(new { AET = aet, Host = "127.0.0.1", Port = scpPort }), Encoding.UTF8, "application/json");
+            (await orthanc.PutAsync($"modalities/{modality}", body)).EnsureSuccessStatusCode();
+        }
+
+        // The documented defaults: no modality or body part filter configured. StartFrom = Now only keeps
+        // what other tests left in this shared Orthanc out; the SRs stay in Orthanc (no deletion), so the
+        // feed sees every one of them come back through /changes.
+        var env = new Dictionary<string, string>(_env)
+        {
+            ["Pacs__Intake__Enabled"] = "true",
+            ["Pacs__Intake__OrthancUrl"] = Orthanc.ToString(),
+            ["Pacs__Intake__PollInterval"] = "00:00:00.250",
+            ["Pacs__Intake__StartFrom"] = "Now",
+            ["Inference__Tasks__report"] = Path.Combine(TestServices.RepoRoot, "models", "demo", "report"),
+            ["Pacs__WriteBack__Enabled"] = "true",
+            ["Pacs__WriteBack__SendInvalidReports"] = "true",
+            ["Pacs__WriteBack__OrthancUrl"] = Orthanc.ToString(),
+            // The default destination would fail: every SR reaching storescp went back to the AE that sent the image.
+            ["Pacs__WriteBack__Modality"] = "no-such-modality",
+            ["Pacs__WriteBack__RouteToCallingAe"] = "true",
+        };
+        await using var worker = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), env);
+        Assert.True(await TestServices.EventuallyAsync(async () =>
+            await ScalarAsync<long>("select count(*) from intake_cursors") == 1, TimeSpan.FromSeconds(90)), "the feed did not start:\n" + worker.Output);
+
+        var sops = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var dx = await MakeDxAsync($"dx{i}.dcm");
+            sops.Add((await UidsAsync(dx)).Sop);
+            await StoreScuAsync(dx, aet);
+        }
+
+        var inList = string.Join(", ", sops.Select(s => $"'{s}'"));
+        Assert.True(await TestServices.EventuallyAsync(async () => await ScalarAsync<long>(
+            "select count(*) from report_deliveries d join results r on r.id = d.result_id join jobs j on j.id = r.job_id " +
+            $"join documents doc on doc.id = j.document_id where d.status = 'sent' and doc.sop_instance_uid in ({inList})") == 5,
+            TimeSpan.FromSeconds(400)), "not every report was sent:\n" + worker.Output);
+        Assert.True(await TestServices.EventuallyAsync(() => Task.FromResult(Directory.EnumerateFiles(received).Count() == 5),
+            TimeSpan.FromSeconds(30)), "storescp did not receive 5 SRs:\n" + storescp.Output);
+
+        // Let the feed pass every change Orthanc has logged, the 5 SR uploads included.
+        long last;
+        using (var orthanc = OrthancClient())
+        {
+            using var changes = JsonDocument.Parse(await orthanc.GetStringAsync("changes?last"));
+            last = changes.RootElement.GetProperty("Last").GetInt64();
+        }
+
+        Assert.True(await TestServices.EventuallyAsync(async () =>
+            await ScalarAsync<long>("select position from intake_cursors") >= last, TimeSpan.FromSeconds(60)), worker.Output);
+
+        Assert.Equal(0, await ScalarAsync<long>("select count(*) from documents where status = 'failed'"));
+        Assert.Equal([$"orthanc-modality:{modality}"], await ColumnAsync("select distinct destination from report_deliveries"));
+        Assert.Equal(5, await ScalarAsync<long>("select count(*) from documents"));
+        Assert.Equal(0, await ScalarAsync<long>(
+            "select count(*) from documents doc join report_deliveries d on d.sr_sop_instance_uid = doc.sop_instance_uid"));
+        foreach (var sr in await ColumnAsync("select sr_sop_instance_uid from report_deliveries"))
+        {
+            Assert.NotEqual("[]", await FindInOrthancAsync(sr));
+        }
+
+        // Recognised as ours before the modality filter is even asked.
+        Assert.True(Regex.Count(worker.Output, "skipped: a draft report SR DocPipeline wrote") >= 5, worker.Output);
     }
 
     [Fact]
@@ -134,6 +218,7 @@ public sealed partial class PacsTests : IAsyncLifetime
         var env = IntakeEnv();
         env["Inference__Tasks__report"] = Path.Combine(TestServices.RepoRoot, "models", "demo", "report");
         env["Pacs__WriteBack__Enabled"] = "true";
+        env["Pacs__WriteBack__SendInvalidReports"] = "true";   // the demo checkpoint writes noise
         env["Pacs__WriteBack__Mode"] = "DicomWeb";
         env["Pacs__WriteBack__StowUrl"] = new Uri(Orthanc, "dicom-web/studies").ToString();
         env["Pacs__WriteBack__Destination"] = "orthanc-dicomweb";
@@ -168,6 +253,7 @@ public sealed partial class PacsTests : IAsyncLifetime
         var env = IntakeEnv();
         env["Inference__Tasks__report"] = Path.Combine(TestServices.RepoRoot, "models", "demo", "report");
         env["Pacs__WriteBack__Enabled"] = "true";
+        env["Pacs__WriteBack__SendInvalidReports"] = "true";   // the demo checkpoint writes noise
         env["Pacs__WriteBack__OrthancUrl"] = Orthanc.ToString();
         env["Pacs__WriteBack__Modality"] = "no-such-modality";
         env["Pacs__WriteBack__MaxAttempts"] = "3";
@@ -299,6 +385,35 @@ public sealed partial class PacsTests : IAsyncLifetime
         return content;
     }
 
+    /// <summary>Orthanc's /tools/find answer (a JSON array of instance ids) for a SOP Instance UID.</summary>
+    private async Task<string> FindInOrthancAsync(string sopInstanceUid)
+    {
+        using var orthanc = OrthancClient();
+        using var query = new StringContent(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["Level"] = "Instance", ["Query"] = new Dictionary<string, string> { ["SOPInstanceUID"] = sopInstanceUid },
+        }), Encoding.UTF8, "application/json");
+        using var response = await orthanc.PostAsync("tools/find", query);
+        response.EnsureSuccessStatusCode();
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return JsonSerializer.Serialize(json.RootElement);
+    }
+
+    private async Task<List<string>> ColumnAsync(string sql)
+    {
+        await using var conn = new NpgsqlConnection(_postgres);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var values = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            values.Add(reader.GetString(0));
+        }
+
+        return values;
+    }
+
     private HttpClient OrthancClient()
     {
         var http = new HttpClient { BaseAddress = new Uri(Orthanc.GetLeftPart(UriPartial.Authority) + "/") };
@@ -324,8 +439,8 @@ public sealed partial class PacsTests : IAsyncLifetime
         return (study, sop);
     }
 
-    private static Task StoreScuAsync(string path) =>
-        RunToolAsync("storescu", "-aet", "MODALITY", "-aec", "ORTHANC", "127.0.0.1", OrthancDicomPort, path);
+    private static Task StoreScuAsync(string path, string callingAe = "MODALITY") =>
+        RunToolAsync("storescu", "-aet", callingAe, "-aec", "ORTHANC", "127.0.0.1", OrthancDicomPort, path);
 
     private static async Task<string> RunToolAsync(string tool, params string[] args)
     {

@@ -23,6 +23,22 @@ internal static class Dcmtk
         return output;
     }
 
+    /// <summary>Runs a tool whose exit status is not its verdict (dciodvfy); returns stdout and stderr.</summary>
+    public static async Task<string> RunAnyAsync(string tool, params string[] args)
+    {
+        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return await stdout + await stderr;
+    }
+
     /// <summary>A synthetic DX radiograph: the corpus MR_small.dcm with Modality DX (and optionally new UIDs).</summary>
     public static async Task<string> MakeDxAsync(string folder, string name, bool newUids = false)
     {

@@ -145,6 +145,28 @@ public sealed partial class TaskResultsTests : IAsyncLifetime
 
             await tx.RollbackAsync();
         }
+
+        // The operator queries of README "Querying results" and deploy/orthanc/README.md read the tables
+        // themselves: the docs name the role that owns the schema (the one that ran the migrations, this
+        // connection's), and that role runs every one of them.
+        var documentId = await ScalarAsync(conn, "select id::text from documents limit 1");
+        var deploy = await File.ReadAllTextAsync(Path.Combine(TestServices.RepoRoot, "deploy", "orthanc", "README.md"));
+        Assert.Contains("owns the schema", readme.Split("## Querying results")[1].Split("```sql")[0], StringComparison.Ordinal);
+        Assert.Contains("owns the schema", deploy.Split("```sql")[0], StringComparison.Ordinal);
+        var ownerQueries = SqlBlock().Matches(readme.Split("## Querying results")[1].Split("## Task results in SQL")[0])
+            .Concat(SqlBlock().Matches(deploy))
+            .SelectMany(m => m.Groups[1].Value.Split(';'))
+            .Select(q => string.Join('\n', q.Split('\n').Where(l => !l.TrimStart().StartsWith("--", StringComparison.Ordinal))).Trim())
+            .Where(q => q.Length > 0).Select(q => q.Replace("'<id>'", $"'{documentId}'", StringComparison.Ordinal)).ToList();
+        Assert.True(ownerQueries.Count >= 7, $"found {ownerQueries.Count} operator queries");
+        foreach (var q in ownerQueries)
+        {
+            await using var cmd = new NpgsqlCommand(q, conn);
+            await using var reader = await cmd.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+            }
+        }
     }
 
     private Task<Guid> StoreAsync(string task, string postProcessor, string text, string? metadata = null) => StoreAsync(_host, task, postProcessor, text, metadata);

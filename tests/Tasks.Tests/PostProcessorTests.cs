@@ -154,6 +154,24 @@ public sealed class PostProcessorTests
     }
 
     [Fact]
+    public void A_report_of_control_or_replacement_characters_is_invalid_with_the_reason()
+    {
+        var r = TaskPostProcessor.Process("report_sections", "Findings: lungs\u001f clear\ufffd. Impression: normal.", new());
+        Assert.False(r.Valid);
+        Assert.Contains(r.Errors, e => e.Contains("not plain text: 2 control or replacement", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_report_that_is_mostly_symbols_and_digits_is_implausible()
+    {
+        var r = TaskPostProcessor.Process("report_sections", "Findings: 12 %% 3.4 ## 5/6 [] 78 ** 9 x", new());
+        Assert.False(r.Valid);
+        Assert.Contains(r.Errors, e => e.Contains("implausible", StringComparison.Ordinal));
+        var prose = TaskPostProcessor.Process("report_sections", "Findings: A 12 mm nodule in the right upper lobe, 3.4 cm from the hilum.\nImpression: Nodule; CT in 3 months.", new());
+        Assert.True(prose.Valid, string.Join("; ", prose.Errors));
+    }
+
+    [Fact]
     public void Every_payload_validates_against_its_schema_and_broken_ones_do_not()
     {
         Assert.Equal(["molecule", "report", "score", "table", "text"], PayloadSchemas.Names);

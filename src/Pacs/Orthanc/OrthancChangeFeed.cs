@@ -15,15 +15,22 @@ namespace PaliGemma2.DocPipeline.Pacs.Orthanc;
 /// (source <c>pacs</c>). The sequence number of the last change fully handled is kept in
 /// <c>intake_cursors</c> after every change; an instance handled again after a crash is deduplicated by
 /// intake on (SOP Instance UID, task), so a restart neither misses nor repeats an instance.
+/// What DocPipeline itself wrote (its draft report SRs, which write-back may store in this very Orthanc)
+/// is never ingested: no feedback loop.
 /// </summary>
 public sealed partial class OrthancChangeFeed(
-    IServiceScopeFactory scopes, IHttpClientFactory httpFactory, IOptions<OrthancIntakeOptions> options, TimeProvider time, ILogger<OrthancChangeFeed> logger)
+    IServiceScopeFactory scopes, IHttpClientFactory httpFactory, IOptions<OrthancIntakeOptions> options, IOptions<WriteBackOptions> writeBack,
+    TimeProvider time, ILogger<OrthancChangeFeed> logger)
     : BackgroundService
 {
     /// <summary>Named HTTP client.</summary>
     public const string HttpClientName = "orthanc-intake";
 
+    /// <summary>SOP Class UID prefix of every SR storage class (PS3.4 B.5).</summary>
+    private const string SrSopClassPrefix = "1.2.840.10008.5.1.4.1.1.88.";
+
     private readonly OrthancIntakeOptions _options = options.Value;
+    private readonly string _ownManufacturer = writeBack.Value.Manufacturer;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -58,7 +65,15 @@ public sealed partial class OrthancChangeFeed(
     /// <summary>Reads and handles one page of changes; true when the feed is drained.</summary>
     internal async Task<bool> PollOnceAsync(OrthancClient client, string cursorName, CancellationToken ct)
     {
-        var position = await ReadCursorAsync(cursorName, ct).ConfigureAwait(false);
+        var stored = await ReadCursorAsync(cursorName, ct).ConfigureAwait(false);
+        if (stored is null && _options.StartFrom == OrthancStartFrom.Now)
+        {
+            // First run with StartFrom = Now: remember the feed's end; what Orthanc already holds is not ingested.
+            await WriteCursorAsync(cursorName, await client.GetLastChangeAsync(ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+            return false;
+        }
+
+        var position = stored ?? 0;
         var page = await client.GetChangesAsync(position, Math.Clamp(_options.BatchSize, 1, 1000), ct).ConfigureAwait(false);
         if (page.Last < position)
         {
@@ -81,7 +96,7 @@ public sealed partial class OrthancChangeFeed(
             {
                 var instances = _options.Trigger == OrthancTrigger.NewInstance
                     ? [change.Id]
-                    : await client.GetSeriesInstancesAsync(change.Id, ct).ConfigureAwait(false);
+                    : await SeriesInstancesAsync(client, change.Id, ct).ConfigureAwait(false);
                 foreach (var instance in instances)
                 {
                     await HandleInstanceAsync(client, instance, ct).ConfigureAwait(false);
@@ -106,12 +121,43 @@ public sealed partial class OrthancChangeFeed(
         return page.Done;
     }
 
+    private static async Task<IReadOnlyList<string>> SeriesInstancesAsync(OrthancClient client, string seriesId, CancellationToken ct)
+    {
+        try
+        {
+            return await client.GetSeriesInstancesAsync(seriesId, ct).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            // Deleted since it became stable: nothing left to ingest.
+            return [];
+        }
+    }
+
     private async Task HandleInstanceAsync(OrthancClient client, string instanceId, CancellationToken ct)
     {
-        var tags = await client.GetSimplifiedTagsAsync(instanceId, ct).ConfigureAwait(false);
+        IReadOnlyDictionary<string, object> tags;
+        try
+        {
+            tags = await client.GetSimplifiedTagsAsync(instanceId, ct).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            // Deleted since the change was logged (e.g. one of our SRs removed after its send): nothing to ingest.
+            LogFiltered(logger, instanceId, "no longer in Orthanc");
+            return;
+        }
+
         if (!Accepts(tags, out var reason))
         {
             LogFiltered(logger, instanceId, reason);
+            return;
+        }
+
+        var sopInstanceUid = Get(tags, "SOPInstanceUID");
+        if (await IsOwnSrAsync(Get(tags, "SeriesInstanceUID"), sopInstanceUid, ct).ConfigureAwait(false))
+        {
+            LogFiltered(logger, instanceId, "a draft report SR DocPipeline sent");
             return;
         }
 
@@ -125,7 +171,9 @@ public sealed partial class OrthancChangeFeed(
                 file.Position = 0;
                 await using var scope = scopes.CreateAsyncScope();
                 var intake = scope.ServiceProvider.GetRequiredService<DocumentIntake>();
-                var result = await intake.IngestAsync(file, instanceId + ".dcm", _options.Task, Sources.Pacs, ct).ConfigureAwait(false);
+                // Same file name as a STOW-RS document: the SOP Instance UID (Orthanc's id is in the log).
+                var name = (sopInstanceUid.Length > 0 ? sopInstanceUid : instanceId) + ".dcm";
+                var result = await intake.IngestAsync(file, name, _options.Task, Sources.Pacs, ct).ConfigureAwait(false);
                 LogIngested(logger, instanceId, result.DocumentId, result.Created);
             }
         }
@@ -135,16 +183,27 @@ public sealed partial class OrthancChangeFeed(
         }
     }
 
-    /// <summary>Applies the modality, body part and SOP class filters to Orthanc's simplified tags.</summary>
+    private static string Get(IReadOnlyDictionary<string, object> tags, string key) =>
+        tags.TryGetValue(key, out var v) ? (v?.ToString() ?? "").Trim() : "";
+
+    /// <summary>
+    /// Refuses DocPipeline's own SRs, then applies the modality (default CR, DX), body part and SOP class
+    /// filters to Orthanc's simplified tags.
+    /// </summary>
     internal bool Accepts(IReadOnlyDictionary<string, object> tags, out string reason)
     {
-        static string Get(IReadOnlyDictionary<string, object> t, string key) =>
-            t.TryGetValue(key, out var v) ? (v?.ToString() ?? "").Trim() : "";
-
         var modality = Get(tags, "Modality");
         var bodyPart = Get(tags, "BodyPartExamined");
         var sopClass = Get(tags, "SOPClassUID");
-        if (_options.Modalities.Count > 0 && !_options.Modalities.Contains(modality, StringComparer.OrdinalIgnoreCase))
+        if (sopClass.StartsWith(SrSopClassPrefix, StringComparison.Ordinal) && ContributedByUs(tags))
+        {
+            reason = "a draft report SR DocPipeline wrote (its Contributing Equipment)";
+            return false;
+        }
+
+        var modalities = _options.Modalities.Count == 0 ? OrthancIntakeOptions.DefaultModalities : _options.Modalities.ToList();
+        var all = modalities.Count == 1 && modalities[0].Trim() == "*";
+        if (!all && !modalities.Contains(modality, StringComparer.OrdinalIgnoreCase))
         {
             reason = $"modality '{modality}' not in the filter";
             return false;
@@ -166,12 +225,44 @@ public sealed partial class OrthancChangeFeed(
         return true;
     }
 
-    private async Task<long> ReadCursorAsync(string name, CancellationToken ct)
+    // Our SRs name this manufacturer in the Contributing Equipment Sequence (and the General Equipment module).
+    private bool ContributedByUs(IReadOnlyDictionary<string, object> tags)
+    {
+        if (string.Equals(Get(tags, "Manufacturer"), _ownManufacturer, StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        if (!tags.TryGetValue("ContributingEquipmentSequence", out var sequence) || sequence is not JsonElement { ValueKind: JsonValueKind.Array } items)
+        {
+            return false;
+        }
+
+        return items.EnumerateArray().Any(item => item.ValueKind == JsonValueKind.Object
+            && item.TryGetProperty("Manufacturer", out var m) && m.ValueKind == JsonValueKind.String
+            && string.Equals(m.GetString()?.Trim(), _ownManufacturer, StringComparison.Ordinal));
+    }
+
+    // The SR series and instances write-back created, whatever manufacturer they carried when sent.
+    private async Task<bool> IsOwnSrAsync(string seriesInstanceUid, string sopInstanceUid, CancellationToken ct)
+    {
+        if (seriesInstanceUid.Length == 0 && sopInstanceUid.Length == 0)
+        {
+            return false;
+        }
+
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<DocPipelineDbContext>();
+        return await db.ReportDeliveries.AsNoTracking()
+            .AnyAsync(d => d.SrSeriesInstanceUid == seriesInstanceUid || d.SrSopInstanceUid == sopInstanceUid, ct).ConfigureAwait(false);
+    }
+
+    private async Task<long?> ReadCursorAsync(string name, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<DocPipelineDbContext>();
         return await db.IntakeCursors.AsNoTracking().Where(c => c.Name == name).Select(c => (long?)c.Position)
-            .FirstOrDefaultAsync(ct).ConfigureAwait(false) ?? 0;
+            .FirstOrDefaultAsync(ct).ConfigureAwait(false);
     }
 
     private async Task WriteCursorAsync(string name, long position, CancellationToken ct)

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace PaliGemma2.DocPipeline.Pacs.Orthanc;
@@ -54,6 +55,55 @@ public sealed class OrthancClient
     public async Task<OrthancChanges> GetChangesAsync(long since, int limit, CancellationToken ct) =>
         await _http.GetFromJsonAsync<OrthancChanges>($"changes?since={since}&limit={limit}", ct).ConfigureAwait(false)
         ?? throw new InvalidOperationException("Orthanc returned an empty /changes answer.");
+
+    /// <summary>The sequence number of the newest change (the feed's end).</summary>
+    public async Task<long> GetLastChangeAsync(CancellationToken ct) =>
+        (await _http.GetFromJsonAsync<OrthancChanges>("changes?last", ct).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("Orthanc returned an empty /changes answer.")).Last;
+
+    /// <summary>
+    /// The name of the Orthanc modality whose AE title sent <paramref name="sopInstanceUid"/> (the instance's
+    /// <c>RemoteAET</c> metadata), or null when the instance is not there, came another way, or no modality has that AE title.
+    /// </summary>
+    public async Task<string?> FindSendingModalityAsync(string sopInstanceUid, CancellationToken ct)
+    {
+        using var response = await _http.PostAsJsonAsync("tools/find", new Dictionary<string, object>
+        {
+            ["Level"] = "Instance", ["Query"] = new Dictionary<string, string> { ["SOPInstanceUID"] = sopInstanceUid },
+        }, ct).ConfigureAwait(false);
+        await EnsureAsync(response, "find", ct).ConfigureAwait(false);
+        foreach (var id in await response.Content.ReadFromJsonAsync<List<string>>(ct).ConfigureAwait(false) ?? [])
+        {
+            using var aet = await _http.GetAsync($"instances/{Uri.EscapeDataString(id)}/metadata/RemoteAET", ct).ConfigureAwait(false);
+            if (!aet.IsSuccessStatusCode)
+            {
+                continue;
+            }
+
+            var callingAe = (await aet.Content.ReadAsStringAsync(ct).ConfigureAwait(false)).Trim();
+            var modalities = await _http.GetFromJsonAsync<Dictionary<string, JsonElement>>("modalities?expand", ct).ConfigureAwait(false) ?? [];
+            foreach (var (name, modality) in modalities.OrderBy(m => m.Key, StringComparer.Ordinal))
+            {
+                if (modality.ValueKind == JsonValueKind.Object && modality.TryGetProperty("AET", out var title)
+                    && string.Equals(title.GetString(), callingAe, StringComparison.Ordinal))
+                {
+                    return name;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Deletes an instance (404 counts as done: it is gone either way).</summary>
+    public async Task DeleteInstanceAsync(string instanceId, CancellationToken ct)
+    {
+        using var response = await _http.DeleteAsync($"instances/{Uri.EscapeDataString(instanceId)}", ct).ConfigureAwait(false);
+        if (response.StatusCode != System.Net.HttpStatusCode.NotFound)
+        {
+            await EnsureAsync(response, "delete", ct).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>The main DICOM tags of an instance, keyed by name (e.g. Modality, BodyPartExamined, SOPClassUID).</summary>
     public async Task<IReadOnlyDictionary<string, object>> GetSimplifiedTagsAsync(string instanceId, CancellationToken ct) =>

@@ -18,10 +18,10 @@ internal sealed class DicomDataSetBuilder : IDisposable
 
     internal gdcm.DataSet DataSet { get; }
 
-    /// <summary>A text attribute (padded with a space to even length); null writes an empty (type 2) attribute.</summary>
+    /// <summary>A text attribute, sanitised for its VR (<see cref="DicomText"/>) and padded with a space to even length; null writes an empty (type 2) attribute.</summary>
     public DicomDataSetBuilder Text(uint tag, string vr, string? value)
     {
-        var bytes = value is null ? [] : _text.GetBytes(value);
+        var bytes = value is null ? [] : _text.GetBytes(DicomText.Sanitize(value, vr));
         return Raw(tag, vr, bytes);
     }
 

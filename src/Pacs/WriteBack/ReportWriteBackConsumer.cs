@@ -40,7 +40,15 @@ public sealed partial class ReportWriteBackConsumer(
         }
 
         var o = options.Value;
-        var destination = o.DestinationName;
+        if (!result.Valid && !o.SendInvalidReports)
+        {
+            // Empty, non-text or implausible output (see results.validation_errors) is not a draft worth a radiologist's time.
+            LogNotSent(logger, result.Id);
+            return;
+        }
+
+        var route = await sender.RouteAsync(document.SopInstanceUid, ct).ConfigureAwait(false);
+        var destination = route.Destination;
         var delivery = await GetOrCreateDeliveryAsync(result.Id, destination, ct).ConfigureAwait(false);
         if (delivery.Status != DeliveryStatus.Pending)
         {
@@ -62,7 +70,7 @@ public sealed partial class ReportWriteBackConsumer(
                 SoftwareVersion = result.CheckpointVersion,
                 CreatedAt = delivery.CreatedAt,
             });
-            await sender.SendAsync(sr, ct).ConfigureAwait(false);
+            await sender.SendAsync(sr, route, ct).ConfigureAwait(false);
             delivery.Attempts++;
             delivery.Status = DeliveryStatus.Sent;
             delivery.SentAt = time.GetUtcNow();
@@ -121,6 +129,9 @@ public sealed partial class ReportWriteBackConsumer(
                 ?? throw new InvalidOperationException("Could not record the report delivery.", ex);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Report result {ResultId} is not valid: no SR sent (Pacs:WriteBack:SendInvalidReports is off)")]
+    private static partial void LogNotSent(ILogger logger, Guid resultId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Draft report SR for result {ResultId} sent to {Destination} (attempt {Attempts})")]
     private static partial void LogSent(ILogger logger, Guid resultId, string destination, int attempts);

@@ -6,15 +6,35 @@ using PaliGemma2.DocPipeline.Pacs.Orthanc;
 
 namespace PaliGemma2.DocPipeline.Pacs.WriteBack;
 
-/// <summary>Sends an SR document to the configured destination.</summary>
+/// <summary>Where one SR goes: the name stored in <c>report_deliveries.destination</c> and, when routed, the Orthanc modality.</summary>
+public sealed record SrRoute(string Destination, string? Modality);
+
+/// <summary>Sends an SR document to the configured destination (or, with <see cref="WriteBackOptions.RouteToCallingAe"/>, to the AE that sent the image).</summary>
 public sealed class SrSender(IHttpClientFactory httpFactory, IOptions<WriteBackOptions> options)
 {
     /// <summary>Named HTTP client.</summary>
     public const string HttpClientName = "pacs-write-back";
 
-    /// <summary>Sends <paramref name="dicom"/>; throws when the destination does not accept it.</summary>
-    public async Task SendAsync(byte[] dicom, CancellationToken ct)
+    /// <summary>The destination of the SR for the image <paramref name="sourceSopInstanceUid"/>.</summary>
+    public async Task<SrRoute> RouteAsync(string? sourceSopInstanceUid, CancellationToken ct)
     {
+        var o = options.Value;
+        if (o.Mode == WriteBackMode.OrthancModality && o.RouteToCallingAe && !string.IsNullOrEmpty(sourceSopInstanceUid) && o.OrthancUrl is { } url)
+        {
+            var client = new OrthancClient(httpFactory.CreateClient(HttpClientName), url, o.Username, o.Password);
+            if (await client.FindSendingModalityAsync(sourceSopInstanceUid, ct).ConfigureAwait(false) is { } modality)
+            {
+                return new SrRoute("orthanc-modality:" + modality, modality);
+            }
+        }
+
+        return new SrRoute(o.DestinationName, null);
+    }
+
+    /// <summary>Sends <paramref name="dicom"/> along <paramref name="route"/>; throws when the destination does not accept it.</summary>
+    public async Task SendAsync(byte[] dicom, SrRoute route, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(route);
         var o = options.Value;
         if (o.Mode == WriteBackMode.DicomWeb)
         {
@@ -23,12 +43,16 @@ public sealed class SrSender(IHttpClientFactory httpFactory, IOptions<WriteBackO
         }
 
         var url = o.OrthancUrl ?? throw new InvalidOperationException("Pacs:WriteBack:OrthancUrl is required for mode OrthancModality.");
-        var modality = string.IsNullOrWhiteSpace(o.Modality)
+        var modality = route.Modality ?? (string.IsNullOrWhiteSpace(o.Modality)
             ? throw new InvalidOperationException("Pacs:WriteBack:Modality is required for mode OrthancModality.")
-            : o.Modality;
+            : o.Modality);
         var client = new OrthancClient(httpFactory.CreateClient(HttpClientName), url, o.Username, o.Password);
         var id = await client.UploadAsync(dicom, ct).ConfigureAwait(false);
         await client.StoreToModalityAsync(modality, [id], ct).ConfigureAwait(false);
+        if (o.DeleteFromOrthancAfterSend)
+        {
+            await client.DeleteInstanceAsync(id, ct).ConfigureAwait(false);
+        }
     }
 
     private async Task StowAsync(byte[] dicom, WriteBackOptions o, CancellationToken ct)

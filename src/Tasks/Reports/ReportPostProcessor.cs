@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
@@ -24,7 +26,56 @@ public static partial class ReportPostProcessor
             errors.Add("The report has no findings.");
         }
 
+        CheckIsText(text ?? "", errors);
+
         return new JsonObject { ["findings"] = findings, ["impression"] = impression };
+    }
+
+    /// <summary>Least share of letters among the visible characters of a plausible report.</summary>
+    public const double MinLetterShare = 0.5;
+
+    // Model noise rather than prose: control or replacement characters, or mostly symbols and digits.
+    private static void CheckIsText(string text, List<string> errors)
+    {
+        int visible = 0, letters = 0, notText = 0;
+        for (var i = 0; i < text.Length;)
+        {
+            if (!Rune.TryGetRuneAt(text, i, out var rune))
+            {
+                notText++;
+                i++;
+                continue;
+            }
+
+            i += rune.Utf16SequenceLength;
+            if (rune.Value is '\r' or '\n' or '\t' or '\f' || Rune.IsWhiteSpace(rune))
+            {
+                continue;
+            }
+
+            if (Rune.IsControl(rune) || rune.Value == 0xFFFD)
+            {
+                notText++;
+                continue;
+            }
+
+            visible++;
+            if (Rune.IsLetter(rune))
+            {
+                letters++;
+            }
+        }
+
+        if (notText > 0)
+        {
+            errors.Add($"The report is not plain text: {notText} control or replacement character(s).");
+        }
+
+        if (visible > 0 && letters < MinLetterShare * visible)
+        {
+            errors.Add(string.Create(CultureInfo.InvariantCulture,
+                $"The report is implausible: only {100.0 * letters / visible:0}% of its characters are letters (at least {MinLetterShare:P0} expected)."));
+        }
     }
 
     /// <summary>FINDINGS and IMPRESSION; text before any heading (or text without headings) counts as findings.</summary>
