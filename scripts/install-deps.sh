@@ -13,7 +13,7 @@ PACKAGES=(
   # Reference implementations the tests compare against
   python3 python3-numpy python3-sentencepiece
   # Metric references (docs/metrics.md): PubTabNet's parser, BLEU, Levenshtein, canonical SMILES
-  python3-lxml python3-nltk python3-levenshtein python3-rdkit
+  python3-lxml python3-nltk python3-levenshtein python3-rdkit texlive-latex-base-doc
 )
 if [[ "${1:-}" == "--runtime-only" ]]; then
   PACKAGES=(mupdf-tools poppler-utils util-linux libgdcm-cil)
