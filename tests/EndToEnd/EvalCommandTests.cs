@@ -34,12 +34,17 @@ public sealed class EvalCommandTests : IDisposable
             "<table><thead><tr><th>Name</th><th>Q1</th></tr></thead><tbody><tr><td>a</td><td>12</td></tr></tbody></table>");
         await File.WriteAllTextAsync(Path.Combine(gold, "no-such-document.html"), "<table><tr><td>x</td></tr></table>");
 
-        var (evalExit, evalOut) = await DocpipeAsync("eval", "--task", "table", "--gold", gold);
+        var (evalExit, evalOut) = await DocpipeAsync("eval", "--task", "table", "--gold", gold, "--per-item", "csv");
         Assert.True(evalExit == 0, evalOut);
-        // 9 nodes, one renamed cell: TEDS = 8/9; the structure is identical: S-TEDS = 1.
-        Assert.Matches(@"TEDS\s*│\s*88\.89", evalOut);
+        // PubTabNet's denominator: 8 elements below <table> (thead, tr, 2 th, tbody, tr, 2 td); one cell renamed
+        // "a" -> "b" costs 1: TEDS = 7/8. The structure is identical: S-TEDS = 1. GriTS-Con: 3 of 4 grid cells equal.
+        Assert.Matches(@"TEDS\s*│\s*87\.50\s*│\s*1\s*│\s*PubTabNet", evalOut);
         Assert.Matches(@"S-TEDS\s*│\s*100\.00", evalOut);
+        Assert.Matches(@"GriTS-Con\s*│\s*75\.00\s*│\s*1\s*│\s*table-transformer", evalOut);
+        Assert.Matches(@"GriTS-Loc\s*│\s*n/a", evalOut);
         Assert.Contains("1 compared, 1 gold file(s) without a result", evalOut, StringComparison.Ordinal);
+        Assert.Contains("key,TEDS,S-TEDS,GriTS-Top,GriTS-Con", evalOut, StringComparison.Ordinal);
+        Assert.Contains("revenue-table,0.875,1,1,0.75", evalOut, StringComparison.Ordinal);
 
         var (badExit, _) = await DocpipeAsync("eval", "--task", "poetry", "--gold", gold);
         Assert.Equal(2, badExit);
