@@ -16,6 +16,8 @@ PACKAGES=(
   python3 python3-numpy python3-sentencepiece
   # Real-world test files, found through dpkg -L: pydicom's DICOM test files, LaTeX manuals (PDFs with tables)
   python3-pydicom texlive-latex-base-doc
+  # Metric references (docs/metrics.md): PubTabNet's parser, BLEU, Levenshtein, canonical SMILES
+  python3-lxml python3-nltk python3-levenshtein python3-rdkit
 )
 if [[ "${1:-}" == "--runtime-only" ]]; then
   PACKAGES=(mupdf-tools poppler-utils util-linux libgdcm-cil)

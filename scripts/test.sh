@@ -12,6 +12,11 @@ if [[ -f "$ROOT/tools/jsref/package-lock.json" ]]; then
   (cd "$ROOT/tools/jsref" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+if [[ -f "$ROOT/tools/metricsref/package-lock.json" ]]; then
+  echo "== npm ci (metric references: edit-distance, js-rouge)"
+  (cd "$ROOT/tools/metricsref" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 echo "== dotnet test"
 cd "$ROOT"
 dotnet tool restore >/dev/null

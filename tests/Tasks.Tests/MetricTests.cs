@@ -4,50 +4,15 @@ namespace PaliGemma2.DocPipeline.Tasks.Tests;
 
 public sealed class MetricTests
 {
-    private const string Table = "<table><thead><tr><th>Name</th><th>Q1</th></tr></thead><tbody><tr><td>a</td><td>12</td></tr></tbody></table>";
-
-    [Fact]
-    public void Teds_of_identical_trees_is_one()
-    {
-        Assert.Equal(1.0, Teds.Score(Table, Table), 9);
-        Assert.Equal(1.0, Teds.Score(Table, Table, structureOnly: true), 9);
-    }
-
-    [Fact]
-    public void Teds_of_a_one_cell_change_is_the_known_fraction()
-    {
-        // Tree: table, thead, tbody, 2 tr, 4 cells = 9 nodes. Renaming cell "a" to "b" costs
-        // Levenshtein("a", "b") / 1 = 1, so TEDS = 1 - 1/9; the structure is unchanged, so S-TEDS = 1.
-        var changed = Table.Replace("<td>a</td>", "<td>b</td>", StringComparison.Ordinal);
-        Assert.Equal(9, Teds.NodeCount(Table));
-        Assert.Equal(8.0 / 9, Teds.Score(changed, Table), 9);
-        Assert.Equal(1.0, Teds.Score(changed, Table, structureOnly: true), 9);
-
-        // "12" -> "13": one of two characters, cost 1/2, TEDS = 1 - 0.5/9.
-        var partly = Table.Replace("<td>12</td>", "<td>13</td>", StringComparison.Ordinal);
-        Assert.Equal(1 - (0.5 / 9), Teds.Score(partly, Table), 9);
-    }
-
-    [Fact]
-    public void Teds_counts_a_missing_cell_and_a_span_change()
-    {
-        // Deleting one cell: distance 1, max(8, 9) = 9.
-        var missing = Table.Replace("<td>12</td>", "", StringComparison.Ordinal);
-        Assert.Equal(8.0 / 9, Teds.Score(missing, Table), 9);
-        // A colspan change renames with cost 1 and the other cell is deleted: 2 / 9.
-        var spanned = Table.Replace("<td>a</td><td>12</td>", "<td colspan=\"2\">a</td>", StringComparison.Ordinal);
-        Assert.Equal(7.0 / 9, Teds.Score(spanned, Table, structureOnly: true), 9);
-        Assert.Equal(0, Teds.Score("no table", Table));
-    }
-
     [Fact]
     public void Cer_ser_and_ler_of_known_edits()
     {
         // kitten -> sitting: 3 edits over 7 reference characters.
         Assert.Equal(3.0 / 7, EditDistance.Cer("kitten", "sitting"), 9);
         Assert.Equal(0, EditDistance.Cer("4c\t4e", "4c\t4e"));
-        // One of four symbols substituted.
-        Assert.Equal(0.25, EditDistance.Ser("4c\t4e\n4d\t4f", "4c\t4e\n4d\t4g"), 9);
+        // SMT's symbols: 4c <t> 4e <b> 4d <t> 4g = 7 symbols, one substituted.
+        Assert.Equal(["4c", "<t>", "4e", "<b>", "4d", "<t>", "4g"], EditDistance.Symbols("4c\t4e\n4d\t4g"));
+        Assert.Equal(1.0 / 7, EditDistance.Ser("4c\t4e\n4d\t4f", "4c\t4e\n4d\t4g"), 9);
         // One of three lines differs.
         Assert.Equal(1.0 / 3, EditDistance.Ler("**kern\n4c\n=1", "**kern\n4d\n=1"), 9);
     }
@@ -78,13 +43,27 @@ public sealed class EvaluationTests
         var r = Evaluation.Evaluate("score", predictions, gold);
         Assert.Equal((2, 1), (r.Compared, r.MissingResults));
         // Gold is the reference: "sitting" against "kitten" is 3 edits over 6 characters, "abc" 0 over 3; "c" has no result.
-        Assert.Equal(3.0 / 9, r.Metrics.Single(m => m.Name == "CER").Value, 9);
+        Assert.Equal(3.0 / 9, r.Metrics.Single(m => m.Name == "CER").Value!.Value, 9);
+        Assert.Equal(["a", "b"], r.Items.Select(i => i.Key));
+        Assert.Equal(3.0 / 6, r.Items[0].Values["CER"], 9);
 
         var m = Evaluation.Evaluate("molecule", new Dictionary<string, string> { ["a"] = "CCO", ["b"] = "c1ccccc1" },
             new Dictionary<string, string> { ["a"] = "CCO\n", ["b"] = "C1=CC=CC=C1" });
-        Assert.Equal(0.5, m.Metrics.Single().Value, 9);
+        Assert.Equal(0.5, m.Metrics.Single().Value!.Value, 9);
         var t = Evaluation.Evaluate("table", new Dictionary<string, string> { ["a"] = "<table><tr><td>x</td></tr></table>" },
             new Dictionary<string, string> { ["a"] = "<table><tr><td>x</td></tr></table>" });
-        Assert.Equal([1.0, 1.0], t.Metrics.Select(v => v.Value));
+        Assert.Equal(["TEDS", "S-TEDS", "GriTS-Top", "GriTS-Con", "GriTS-Loc"], t.Metrics.Select(v => v.Name));
+        Assert.Equal([1.0, 1.0, 1.0, 1.0, null], t.Metrics.Select(v => v.Value));
+        Assert.StartsWith("not computed", t.Metrics[^1].Definition, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Report_metrics_say_radgraph_is_not_computed()
+    {
+        var r = Evaluation.Evaluate("report", new Dictionary<string, string> { ["a"] = "No acute process." }, new Dictionary<string, string> { ["a"] = "no acute process" });
+        Assert.Equal(1.0, r.Metrics.Single(m => m.Name == "ROUGE-L").Value!.Value, 9);
+        var radgraph = r.Metrics.Single(m => m.Name == "RadGraph F1");
+        Assert.Null(radgraph.Value);
+        Assert.Contains("not computed", radgraph.Definition, StringComparison.Ordinal);
     }
 }

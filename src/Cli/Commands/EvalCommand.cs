@@ -23,12 +23,14 @@ internal static class EvalCommand
     {
         var task = new Option<string>("--task") { Description = "table, molecule, score or report", Required = true };
         var gold = new Option<DirectoryInfo>("--gold") { Description = "Folder of gold files (.html, .smi, .krn, .txt)", Required = true };
-        var command = new Command("eval", "Score stored results against gold files with the paper's metrics") { task, gold };
-        command.SetAction((result, ct) => RunAsync(result.GetValue(task)!, result.GetValue(gold)!, ct));
+        var perItem = new Option<string?>("--per-item") { Description = "Also print each pair's scores: csv (worst first)" };
+        perItem.AcceptOnlyFromAmong("csv");
+        var command = new Command("eval", "Score stored results against gold files with the paper's metrics") { task, gold, perItem };
+        command.SetAction((result, ct) => RunAsync(result.GetValue(task)!, result.GetValue(gold)!, result.GetValue(perItem) == "csv", ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(string task, DirectoryInfo goldDir, CancellationToken ct)
+    private static async Task<int> RunAsync(string task, DirectoryInfo goldDir, bool perItemCsv, CancellationToken ct)
     {
         if (!TaskNames.Inference.Contains(task))
         {
@@ -87,20 +89,46 @@ internal static class EvalCommand
             }
 
             var report = Evaluation.Evaluate(task, predictions, gold);
-            var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+            var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned()).AddColumn("pairs").AddColumn("definition");
             foreach (var m in report.Metrics)
             {
-                table.AddRow(Markup.Escape(m.Name), (m.Value * 100).ToString("F2", CultureInfo.InvariantCulture));
+                var pairs = report.Items.Count(i => i.Values.ContainsKey(m.Name));
+                table.AddRow(
+                    Markup.Escape(m.Name),
+                    m.Value is { } v ? (v * 100).ToString("F2", CultureInfo.InvariantCulture) : "n/a",
+                    (m.Value is null ? 0 : pairs).ToString(CultureInfo.InvariantCulture),
+                    Markup.Escape(m.Definition));
             }
 
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLineInterpolated($"{task}: {report.Compared} compared, {report.MissingResults} gold file(s) without a result{canonical}; values in %");
+            if (perItemCsv)
+            {
+                WriteCsv(task, report);
+            }
+
             return report.Compared == 0 ? 1 : 0;
         }
         finally
         {
             await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
+    }
+
+    // Plain stdout, not Spectre: the CSV must not be wrapped or styled. Worst pair first by the task's first metric.
+    private static void WriteCsv(string task, EvaluationReport report)
+    {
+        var names = report.Metrics.Where(m => m.Value is not null).Select(m => m.Name).ToList();
+        var first = names.FirstOrDefault() ?? "";
+        var errorRate = task == TaskNames.Score; // CER: higher is worse
+        var rows = report.Items.OrderBy(i => i.Values.TryGetValue(first, out var v) ? (errorRate ? -v : v) : double.MaxValue).ThenBy(i => i.Key, StringComparer.Ordinal);
+        Console.Out.WriteLine(string.Join(',', names.Prepend("key").Select(Csv)));
+        foreach (var item in rows)
+        {
+            Console.Out.WriteLine(string.Join(',', names.Select(n => item.Values.TryGetValue(n, out var v) ? v.ToString("R", CultureInfo.InvariantCulture) : "").Prepend(Csv(item.Key))));
+        }
+
+        static string Csv(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s;
     }
 
     private static string Prediction(string task, string? payload, string raw)

@@ -1,6 +1,11 @@
 namespace PaliGemma2.DocPipeline.Tasks.Metrics;
 
-/// <summary>Levenshtein distance and the GrandStaff error rates built on it.</summary>
+/// <summary>
+/// Levenshtein distance and the GrandStaff error rates as the Sheet Music Transformer's evaluation
+/// (<c>eval_functions.py</c> of antoniorv6/SMT) tokenises **kern: CER over characters, SER over symbols
+/// (newline becomes the token <c>&lt;b&gt;</c>, tab <c>&lt;t&gt;</c>, then the text is split on single spaces, empty
+/// tokens kept), LER over lines (split on newline). A corpus rate is total edits over total gold length.
+/// </summary>
 public static class EditDistance
 {
     /// <summary>Insertions, deletions and substitutions turning <paramref name="a"/> into <paramref name="b"/>.</summary>
@@ -31,19 +36,37 @@ public static class EditDistance
         return prev[b.Count];
     }
 
-    /// <summary>Character error rate: edits over characters / reference characters (newlines and tabs count).</summary>
-    public static double Cer(string hypothesis, string reference) => Rate(hypothesis.ToCharArray(), reference.ToCharArray());
+    /// <summary>Characters (Unicode code points, as Python's <c>list(str)</c>), newlines and tabs included.</summary>
+    public static IReadOnlyList<int> Characters(string kern) => [.. (kern ?? "").EnumerateRunes().Select(r => r.Value)];
 
-    /// <summary>Symbol error rate: edits over **kern tokens (split on tabs, spaces and newlines) / reference tokens.</summary>
-    public static double Ser(string hypothesis, string reference) => Rate(Symbols(hypothesis), Symbols(reference));
+    /// <summary>SMT's symbols: <c>\n</c> -> <c> &lt;b&gt; </c>, <c>\t</c> -> <c> &lt;t&gt; </c>, split on single spaces.</summary>
+    public static IReadOnlyList<string> Symbols(string kern) =>
+        (kern ?? "").Replace("\n", " <b> ", StringComparison.Ordinal).Replace("\t", " <t> ", StringComparison.Ordinal).Split(' ');
 
-    /// <summary>Line error rate: edits over whole lines / reference lines.</summary>
-    public static double Ler(string hypothesis, string reference) => Rate(Lines(hypothesis), Lines(reference));
+    /// <summary>SMT's lines: split on <c>\n</c>.</summary>
+    public static IReadOnlyList<string> Lines(string kern) => (kern ?? "").Split('\n');
 
-    private static double Rate<T>(IReadOnlyList<T> hypothesis, IReadOnlyList<T> reference) =>
-        reference.Count == 0 ? (hypothesis.Count == 0 ? 0 : 1) : (double)Levenshtein(hypothesis, reference) / reference.Count;
+    /// <summary>Character edits and gold length of one pair.</summary>
+    public static (int Edits, int Length) CerCounts(string hypothesis, string reference) => Counts(Characters(hypothesis), Characters(reference));
 
-    private static string[] Symbols(string s) => s.Split(['\t', ' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries);
+    /// <summary>Symbol edits and gold length of one pair.</summary>
+    public static (int Edits, int Length) SerCounts(string hypothesis, string reference) => Counts(Symbols(hypothesis), Symbols(reference));
 
-    private static string[] Lines(string s) => s.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n');
+    /// <summary>Line edits and gold length of one pair.</summary>
+    public static (int Edits, int Length) LerCounts(string hypothesis, string reference) => Counts(Lines(hypothesis), Lines(reference));
+
+    /// <summary>Character error rate of one pair.</summary>
+    public static double Cer(string hypothesis, string reference) => Rate(CerCounts(hypothesis, reference));
+
+    /// <summary>Symbol error rate of one pair.</summary>
+    public static double Ser(string hypothesis, string reference) => Rate(SerCounts(hypothesis, reference));
+
+    /// <summary>Line error rate of one pair.</summary>
+    public static double Ler(string hypothesis, string reference) => Rate(LerCounts(hypothesis, reference));
+
+    /// <summary>Total edits over total gold length; the reference divides by zero when all gold is empty, here that is 0 without edits and 1 with.</summary>
+    public static double Rate((long Edits, long Length) total) =>
+        total.Length == 0 ? (total.Edits == 0 ? 0 : 1) : (double)total.Edits / total.Length;
+
+    private static (int, int) Counts<T>(IReadOnlyList<T> hypothesis, IReadOnlyList<T> reference) => (Levenshtein(hypothesis, reference), reference.Count);
 }
