@@ -12,6 +12,8 @@ PACKAGES=(
   rabbitmq-server postgresql postgresql-15-rdkit orthanc orthanc-dicomweb
   # Reference implementations the tests compare against
   python3 python3-numpy python3-sentencepiece
+  # Pillow resize parity (issue 10): Pillow itself, and real PDF pages to render
+  python3-pil texlive-latex-base-doc
 )
 if [[ "${1:-}" == "--runtime-only" ]]; then
   PACKAGES=(mupdf-tools poppler-utils util-linux libgdcm-cil)

@@ -486,7 +486,7 @@ def build(out_root: str, size: int, sp_model: bytes, pieces, seed: int, opset: i
 
     checkpoint = {"task": "test", "name": f"toy-paligemma2-{size}", "version": "1.0.0", "resolution": size,
                   "prompt_prefix": "caption en", "max_new_tokens": 32, "post_processor": "none",
-                  "image_mode": "pad_to_square"}
+                  "image_mode": "resize", "resample": "bicubic", "sliding_window": "none"}
     for style in ("batched", "community"):
         d = os.path.join(out_root, str(size) if style == "batched" else f"{size}-community")
         if os.path.isdir(d):

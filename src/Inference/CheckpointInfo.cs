@@ -29,8 +29,20 @@ public sealed record CheckpointInfo
     /// <summary>Post-processor name (consumed by the task layer).</summary>
     public required string PostProcessor { get; init; }
 
-    /// <summary>How images are fitted to R x R.</summary>
+    /// <summary>How images are fitted to R x R (checkpoint.json <c>image_mode</c>, required).</summary>
     public required ImageMode ImageMode { get; init; }
+
+    /// <summary>Canvas colour around the fitted image when <see cref="ImageMode"/> is <see cref="ImageMode.Pad"/> (checkpoint.json <c>pad_color</c>).</summary>
+    public PadColor PadColor { get; init; } = PadColor.White;
+
+    /// <summary>Resampling filter (checkpoint.json <c>resample</c>, required).</summary>
+    public required Resample Resample { get; init; }
+
+    /// <summary>Whether the exported decoder applies Gemma 2's sliding window as HF does (checkpoint.json <c>sliding_window</c>, required).</summary>
+    public required SlidingWindowMode SlidingWindow { get; init; }
+
+    /// <summary>Order of a table cell's four <c>&lt;locNNNN&gt;</c> coords tokens: <c>xyxy</c> (default) or <c>yxyx</c> (checkpoint.json <c>box_order</c>).</summary>
+    public string BoxOrder { get; init; } = "xyxy";
 
     /// <summary>Id of <c>&lt;image&gt;</c>; also the first id that is never emitted.</summary>
     public required int ImageTokenIndex { get; init; }
@@ -81,28 +93,55 @@ public sealed record CheckpointInfo
             var patch = Int(vision, "patch_size", 14);
             var vocab = Int(text, "vocab_size", Int(root, "vocab_size", 257216));
 
-            string task = "unknown", name = Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)), version = "0";
-            string prefix = string.Empty, post = "none";
-            int resolution = imageSize, maxNew = 256;
-            var mode = ImageMode.Resize;
             var checkpointPath = Path.Combine(directory, "checkpoint.json");
-            if (File.Exists(checkpointPath))
+            if (!File.Exists(checkpointPath))
             {
-                using var cp = JsonDocument.Parse(File.ReadAllText(checkpointPath));
-                var c = cp.RootElement;
-                task = Str(c, "task", task);
-                name = Str(c, "name", name);
-                version = Str(c, "version", version);
-                resolution = Int(c, "resolution", resolution);
-                prefix = Str(c, "prompt_prefix", prefix);
-                maxNew = Int(c, "max_new_tokens", maxNew);
-                post = Str(c, "post_processor", post);
-                mode = Str(c, "image_mode", "resize") switch
-                {
-                    "pad_to_square" => ImageMode.PadToSquare,
-                    "resize" => ImageMode.Resize,
-                    var other => throw new CheckpointException($"{checkpointPath}: image_mode '{other}' is not 'pad_to_square' or 'resize'."),
-                };
+                throw new CheckpointException($"Checkpoint '{directory}' has no checkpoint.json (task, name, version, image_mode, resample, sliding_window; see docs/export.md).");
+            }
+
+            using var cp = JsonDocument.Parse(File.ReadAllText(checkpointPath));
+            var c = cp.RootElement;
+            var task = Str(c, "task", "unknown");
+            var name = Str(c, "name", Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)));
+            var version = Str(c, "version", "0");
+            var resolution = Int(c, "resolution", imageSize);
+            var prefix = Str(c, "prompt_prefix", string.Empty);
+            var maxNew = Int(c, "max_new_tokens", 256);
+            var post = Str(c, "post_processor", "none");
+
+            // No silent defaults for what changes every pixel or every attention score: the checkpoint must say
+            // what its fine-tune was trained with (docs/fidelity.md).
+            var mode = Required(c, checkpointPath, "image_mode", "'resize' (stretch to R x R, as HF's PaliGemmaProcessor) or 'pad' (keep aspect, pad to square with pad_color)") switch
+            {
+                "resize" => ImageMode.Resize,
+                "pad" => ImageMode.Pad,
+                var other => throw new CheckpointException($"{checkpointPath}: image_mode '{other}' is not one of 'resize', 'pad'."),
+            };
+            var pad = PadColor.White;
+            if (mode == ImageMode.Pad)
+            {
+                var padText = Required(c, checkpointPath, "pad_color", "'#rrggbb', e.g. '#ffffff' (white, tables in the PaliGemma 2 paper) or '#000000'");
+                pad = PadColor.TryParse(padText, out var parsed)
+                    ? parsed
+                    : throw new CheckpointException($"{checkpointPath}: pad_color '{padText}' is not '#rrggbb'.");
+            }
+
+            var resample = Required(c, checkpointPath, "resample", "'bicubic' (PIL bicubic, as HF) or 'bilinear' (as big_vision)") switch
+            {
+                "bicubic" => Resample.Bicubic,
+                "bilinear" => Resample.Bilinear,
+                var other => throw new CheckpointException($"{checkpointPath}: resample '{other}' is not one of 'bicubic', 'bilinear'."),
+            };
+            var window = Required(c, checkpointPath, "sliding_window", "'hf' (the config's window on the layers HF applies it to) or 'none' (global attention, as big_vision trained)") switch
+            {
+                "hf" => SlidingWindowMode.Hf,
+                "none" => SlidingWindowMode.None,
+                var other => throw new CheckpointException($"{checkpointPath}: sliding_window '{other}' is not one of 'hf', 'none'."),
+            };
+            var boxOrder = Str(c, "box_order", "xyxy");
+            if (boxOrder is not ("xyxy" or "yxyx"))
+            {
+                throw new CheckpointException($"{checkpointPath}: box_order '{boxOrder}' is not one of 'xyxy', 'yxyx'.");
             }
 
             if (resolution != imageSize)
@@ -126,6 +165,10 @@ public sealed record CheckpointInfo
                 MaxNewTokens = maxNew,
                 PostProcessor = post,
                 ImageMode = mode,
+                PadColor = pad,
+                Resample = resample,
+                SlidingWindow = window,
+                BoxOrder = boxOrder,
                 ImageTokenIndex = Int(root, "image_token_index", 257152),
                 NumImageTokens = (imageSize / patch) * (imageSize / patch),
                 HiddenSize = hidden,
@@ -140,6 +183,11 @@ public sealed record CheckpointInfo
             throw new CheckpointException($"Checkpoint '{directory}': a JSON file is malformed: {ex.Message}", ex);
         }
     }
+
+    private static string Required(JsonElement e, string path, string name, string choices) =>
+        e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String && !string.IsNullOrEmpty(p.GetString())
+            ? p.GetString()!
+            : throw new CheckpointException($"{path} does not declare \"{name}\": set it to {choices}, as the fine-tune was trained (docs/fidelity.md).");
 
     private static int Int(JsonElement e, string name, int fallback) =>
         e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : fallback;

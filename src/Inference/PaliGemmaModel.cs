@@ -32,7 +32,7 @@ public sealed class PaliGemmaModel : IDisposable
         _graphs = graphs;
         _options = options;
         _logger = logger;
-        Preprocessor = new ImagePreprocessor(info.Resolution, info.ImageMode);
+        Preprocessor = new ImagePreprocessor(info);
         if (graphs.Provider == "CUDA")
         {
             // present.* outputs are bound here so the cache stays on the GPU between steps.

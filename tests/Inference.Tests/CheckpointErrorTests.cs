@@ -23,7 +23,7 @@ public sealed class CheckpointErrorTests : IDisposable
     {
         using var model = PaliGemmaModel.Load(_dir);
         Assert.Equal(224, model.Info.Resolution);
-        Assert.Equal(ImageMode.PadToSquare, model.Info.ImageMode);
+        Assert.Equal(ImageMode.Resize, model.Info.ImageMode);
     }
 
     [Fact]

@@ -122,20 +122,16 @@ public sealed class DicomRenderTests
     }
 
     [Fact]
-    public void Square_resize_keeps_aspect_and_pads_black()
+    public void Model_input_render_keeps_the_aspect_ratio_without_padding()
     {
-        // examples_overlay is 484 wide × 300 high: the long side fills, bands above and below stay black.
+        // examples_overlay is 484 wide × 300 high: the long side becomes 896, the short side scales with it,
+        // and nothing is padded (the checkpoint's image_mode decides that in the inference preprocessor).
         var file = DicomReader.Read(DicomTestEnvironment.CorpusFile("examples_overlay.dcm"));
-        using var square = file.RenderSquare(0, 896);
-        Assert.Equal(896, square.Width);
-        Assert.Equal(896, square.Height);
-        var content = (int)Math.Round(300 * 896.0 / 484);
-        var band = (896 - content) / 2;
-        Assert.Equal(new Rgb24(0, 0, 0), square[448, 2]);
-        Assert.Equal(new Rgb24(0, 0, 0), square[448, 893]);
-        Assert.Equal(new Rgb24(0, 0, 0), square[448, band - 2]);
-        var all = Pixels(square);
-        Assert.Contains(all.AsSpan(448 * 896, 896).ToArray(), p => p.R > 0);
+        using var fitted = file.RenderLongSide(0, 896);
+        Assert.Equal(896, fitted.Width);
+        Assert.Equal((int)Math.Round(300 * 896.0 / 484), fitted.Height);
+        var all = Pixels(fitted);
+        Assert.Contains(all.AsSpan((fitted.Height / 2) * 896, 896).ToArray(), p => p.R > 0);
     }
 
     internal static Rgb24[] Pixels(Image<Rgb24> image)
