@@ -121,7 +121,7 @@ public sealed class PillowParityTests(ITestOutputHelper output) : IDisposable
         var manifest = new Dictionary<string, object>
         {
             ["id"] = id, ["source"] = source, ["resolution"] = resolution, ["filter"] = filter, ["fit"] = fit,
-            ["fitted_width"] = fw, ["fitted_height"] = fh, ["pad"] = new[] { pad.R, pad.G, pad.B },
+            ["fitted_width"] = fw, ["fitted_height"] = fh, ["pad"] = new int[] { pad.R, pad.G, pad.B },
         };
         return new Case(id, source, resolution, mode, resample, pad, manifest);
     }
