@@ -53,7 +53,9 @@ TASK_DEFAULTS = {
 # Gemma 2 applies the config's sliding window. A big_vision fine-tune: --resample bilinear --sliding-window none.
 FIDELITY_DEFAULTS = {"image_mode": "resize", "resample": "bicubic", "sliding_window": "hf"}
 TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                   "added_tokens.json")
+                   "added_tokens.json",
+                   # eos_token_id there lists every id HF's generate() stops on; the engine reads it.
+                   "generation_config.json")
 GRAPHS = ("vision_encoder", "embed_tokens", "decoder_model_merged")
 
 

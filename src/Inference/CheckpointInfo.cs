@@ -44,6 +44,9 @@ public sealed record CheckpointInfo
     /// <summary>Order of a table cell's four <c>&lt;locNNNN&gt;</c> coords tokens: <c>xyxy</c> (default) or <c>yxyx</c> (checkpoint.json <c>box_order</c>).</summary>
     public string BoxOrder { get; init; } = "xyxy";
 
+    /// <summary>Ids that end generation: <c>generation_config.json</c>'s <c>eos_token_id</c> (one id or a list), else config.json's, else 1.</summary>
+    public IReadOnlyList<int> StopIds { get; init; } = [1];
+
     /// <summary>Id of <c>&lt;image&gt;</c>; also the first id that is never emitted.</summary>
     public required int ImageTokenIndex { get; init; }
 
@@ -169,6 +172,7 @@ public sealed record CheckpointInfo
                 Resample = resample,
                 SlidingWindow = window,
                 BoxOrder = boxOrder,
+                StopIds = ReadStopIds(directory, root, text),
                 ImageTokenIndex = Int(root, "image_token_index", 257152),
                 NumImageTokens = (imageSize / patch) * (imageSize / patch),
                 HiddenSize = hidden,
@@ -182,6 +186,30 @@ public sealed record CheckpointInfo
         {
             throw new CheckpointException($"Checkpoint '{directory}': a JSON file is malformed: {ex.Message}", ex);
         }
+    }
+
+    // HF's generate() stops on every id of generation_config.json's eos_token_id; PaliGemma 2 exports list 1 only,
+    // but fine-tunes may add more (e.g. 107, <end_of_turn>).
+    private static int[] ReadStopIds(string directory, JsonElement config, JsonElement textConfig)
+    {
+        var path = Path.Combine(directory, "generation_config.json");
+        if (File.Exists(path))
+        {
+            using var gen = JsonDocument.Parse(File.ReadAllText(path));
+            if (Ids(gen.RootElement) is { } fromGeneration)
+            {
+                return fromGeneration;
+            }
+        }
+
+        return Ids(config) ?? Ids(textConfig) ?? [1];
+
+        static int[]? Ids(JsonElement e) => !e.TryGetProperty("eos_token_id", out var p) ? null : p.ValueKind switch
+        {
+            JsonValueKind.Number => [p.GetInt32()],
+            JsonValueKind.Array when p.GetArrayLength() > 0 => [.. p.EnumerateArray().Select(x => x.GetInt32())],
+            _ => null,
+        };
     }
 
     private static string Required(JsonElement e, string path, string name, string choices) =>
