@@ -186,7 +186,9 @@ def build_adapters():
                 # Rows are left-padded, so the last position is every row's newest token. Skips the
                 # lm_head over a 4k-token prefix ([B,S,257216] logits are GBs at 896 px).
                 x = x[:, -1:, :]
-            logits = self.lm_head(self.norm(x))
+            # float32 island: in float16 the final soft-cap 30*tanh(x/30) turns logit gaps of 0.03-0.2 near
+            # the cap into exact ties that resolve to the lowest id (issue 10); the graph returns float32 logits.
+            logits = self.lm_head(self.norm(x)).to(torch.float32)
             if self.final_cap:
                 logits = torch.tanh(logits / self.final_cap) * self.final_cap
             return logits, present
