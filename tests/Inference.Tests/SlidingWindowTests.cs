@@ -4,8 +4,8 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace PaliGemma2.DocPipeline.Inference.Tests;
 
 /// <summary>
-/// The 224 toy with an HF-style sliding window of 16 keys on its even layer (models/test-checkpoint/224-window,
-/// tools/make_test_checkpoint.py --window-only 16) against golden ids from an independent PyTorch decode that
+/// The 224 toy with an HF-style sliding window of 20 keys on its even layer (models/test-checkpoint/224-window,
+/// tools/make_test_checkpoint.py --window-only 20) against golden ids from an independent PyTorch decode that
 /// writes the window mask out from positions. With 256 image tokens the window bites from the first token.
 /// </summary>
 public sealed class SlidingWindowTests
