@@ -11,6 +11,7 @@ Writes, under --out:
   224-community/     onnx-community style (no attention_mask input), graphs under onnx/
   896/, 896-community/   the same model with 896-px vision (4,096 image tokens)
   224-fp16io/        224/ with float16 graph inputs and outputs (Cast nodes at the boundary)
+  224-window/        224/ with a sliding window on the even layer (--window-only W; the committed one is W = 20)
   images/            fixed test images (PNG, already R x R so no resampling is involved)
   golden-224.json, golden-896.json   PyTorch greedy ids (batch 1 and a batch of 3)
   tokenizer-corpus.txt               training text of the toy tokenizer (for reference)
