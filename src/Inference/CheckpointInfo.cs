@@ -141,6 +141,7 @@ public sealed record CheckpointInfo
                 "none" => SlidingWindowMode.None,
                 var other => throw new CheckpointException($"{checkpointPath}: sliding_window '{other}' is not one of 'hf', 'none'."),
             };
+            CheckPreprocessorConfig(directory, resample, resolution);
             var boxOrder = Str(c, "box_order", "xyxy");
             if (boxOrder is not ("xyxy" or "yxyx"))
             {
@@ -185,6 +186,44 @@ public sealed record CheckpointInfo
         catch (JsonException ex)
         {
             throw new CheckpointException($"Checkpoint '{directory}': a JSON file is malformed: {ex.Message}", ex);
+        }
+    }
+
+    // preprocessor_config.json is what transformers.js and HF's processor read; the engine normalises with
+    // mean = std = 0.5 and resamples as checkpoint.json says, so a file that says otherwise is a contradiction.
+    private static void CheckPreprocessorConfig(string directory, Resample resample, int resolution)
+    {
+        var path = Path.Combine(directory, "preprocessor_config.json");
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        var root = doc.RootElement;
+        foreach (var key in new[] { "image_mean", "image_std" })
+        {
+            if (root.TryGetProperty(key, out var values) && values.ValueKind == JsonValueKind.Array
+                && values.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.Number || Math.Abs(v.GetDouble() - 0.5) > 1e-9))
+            {
+                throw new CheckpointException($"{path}: {key} is {values.GetRawText()}; the engine normalises with 0.5 per channel (SigLIP).");
+            }
+        }
+
+        if (root.TryGetProperty("resample", out var r) && r.ValueKind == JsonValueKind.Number)
+        {
+            // PIL's filter numbers: 2 = BILINEAR, 3 = BICUBIC.
+            var declared = resample == Resample.Bicubic ? 3 : 2;
+            if (r.GetInt32() != declared)
+            {
+                throw new CheckpointException($"{path}: resample is {r.GetInt32()} but checkpoint.json says '{resample.ToString().ToLowerInvariant()}' (PIL {declared}); make them agree.");
+            }
+        }
+
+        if (root.TryGetProperty("size", out var size) && size.ValueKind == JsonValueKind.Object
+            && (Int(size, "height", resolution) != resolution || Int(size, "width", resolution) != resolution))
+        {
+            throw new CheckpointException($"{path}: size {size.GetRawText()} is not the checkpoint's resolution {resolution}.");
         }
     }
 

@@ -55,6 +55,20 @@ public sealed class CheckpointDeclarationTests : IDisposable
         Assert.Contains($"{key} '{value}'", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("resample", "2", "resample is 2")]
+    [InlineData("image_mean", "[0.485, 0.456, 0.406]", "image_mean")]
+    [InlineData("size", "{\"height\": 448, \"width\": 448}", "resolution 224")]
+    public void A_preprocessor_config_that_contradicts_the_engine_is_refused(string key, string json, string expected)
+    {
+        var path = Path.Combine(_dir, "preprocessor_config.json");
+        var node = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        node[key] = JsonNode.Parse(json);
+        File.WriteAllText(path, node.ToJsonString());
+        var ex = Assert.Throws<CheckpointException>(() => PaliGemmaModel.Load(_dir));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_checkpoint_without_checkpoint_json_is_refused()
     {
@@ -73,12 +87,21 @@ public sealed class CheckpointDeclarationTests : IDisposable
             c["sliding_window"] = "hf";
             c["box_order"] = "yxyx";
         });
+        EditPreprocessor(p => p["resample"] = 2);
         using var model = PaliGemmaModel.Load(_dir);
         var info = model.Info;
         Assert.Equal((ImageMode.Pad, new PadColor(0, 0, 0), Resample.Bilinear, SlidingWindowMode.Hf, "yxyx"),
             (info.ImageMode, info.PadColor, info.Resample, info.SlidingWindow, info.BoxOrder));
         Assert.Equal((ImageMode.Pad, new PadColor(0, 0, 0), Resample.Bilinear),
             (model.Preprocessor.Mode, model.Preprocessor.PadColor, model.Preprocessor.Resample));
+    }
+
+    private void EditPreprocessor(Action<JsonObject> edit)
+    {
+        var path = Path.Combine(_dir, "preprocessor_config.json");
+        var node = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        edit(node);
+        File.WriteAllText(path, node.ToJsonString());
     }
 
     private void EditCheckpoint(Action<JsonObject> edit)
