@@ -18,6 +18,8 @@ PACKAGES=(
   python3-pydicom texlive-latex-base-doc
   # Metric references (docs/metrics.md): PubTabNet's parser, BLEU, Levenshtein, canonical SMILES
   python3-lxml python3-nltk python3-levenshtein python3-rdkit
+  # Pillow resize parity (docs/fidelity.md)
+  python3-pil
 )
 if [[ "${1:-}" == "--runtime-only" ]]; then
   PACKAGES=(mupdf-tools poppler-utils util-linux libgdcm-cil)

@@ -43,13 +43,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Task defaults (DESIGN section 5/6, issue 4): they end up in checkpoint.json, not in code paths.
 TASK_DEFAULTS = {
-    "table": {"max_new_tokens": 4096, "post_processor": "table_html", "image_mode": "pad_to_square"},
-    "molecule": {"max_new_tokens": 256, "post_processor": "smiles", "image_mode": "pad_to_square"},
-    "score": {"max_new_tokens": 1024, "post_processor": "kern", "image_mode": "resize"},
-    "report": {"max_new_tokens": 512, "post_processor": "report_sections", "image_mode": "resize"},
+    "table": {"max_new_tokens": 4096, "post_processor": "table_html"},
+    "molecule": {"max_new_tokens": 256, "post_processor": "smiles"},
+    "score": {"max_new_tokens": 1024, "post_processor": "kern"},
+    "report": {"max_new_tokens": 512, "post_processor": "report_sections"},
 }
+# How the fine-tune saw its images and attended (docs/fidelity.md). The defaults are what a checkpoint
+# trained with Hugging Face transformers saw: PaliGemmaProcessor stretches with PIL bicubic, and HF's
+# Gemma 2 applies the config's sliding window. A big_vision fine-tune: --resample bilinear --sliding-window none.
+FIDELITY_DEFAULTS = {"image_mode": "resize", "resample": "bicubic", "sliding_window": "hf"}
 TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                   "added_tokens.json")
+                   "added_tokens.json",
+                   # eos_token_id there lists every id HF's generate() stops on; the engine reads it.
+                   "generation_config.json")
 GRAPHS = ("vision_encoder", "embed_tokens", "decoder_model_merged")
 
 
@@ -180,7 +186,9 @@ def build_adapters():
                 # Rows are left-padded, so the last position is every row's newest token. Skips the
                 # lm_head over a 4k-token prefix ([B,S,257216] logits are GBs at 896 px).
                 x = x[:, -1:, :]
-            logits = self.lm_head(self.norm(x))
+            # float32 island: in float16 the final soft-cap 30*tanh(x/30) turns logit gaps of 0.03-0.2 near
+            # the cap into exact ties that resolve to the lowest id (issue 10); the graph returns float32 logits.
+            logits = self.lm_head(self.norm(x)).to(torch.float32)
             if self.final_cap:
                 logits = torch.tanh(logits / self.final_cap) * self.final_cap
             return logits, present
@@ -356,10 +364,19 @@ def check_tokenizer(out_dir: str, image_token_index: int) -> None:
         log(f"note: tokenizer.model has {sp.get_piece_size()} pieces (image token index {image_token_index})")
 
 
-def parse_sliding(value: str) -> str:
-    if value in ("none", "config") or value.isdigit():
-        return value
-    raise argparse.ArgumentTypeError("expected none, config or a number of tokens")
+def parse_pad_color(value: str) -> str:
+    v = value.lower()
+    if len(v) == 7 and v[0] == "#" and all(ch in "0123456789abcdef" for ch in v[1:]):
+        return v
+    raise argparse.ArgumentTypeError("expected #rrggbb, e.g. #ffffff")
+
+
+def fidelity_fields(args: argparse.Namespace) -> Dict[str, str]:
+    """The checkpoint.json keys the engine requires: how images are fitted and resampled, and the window."""
+    fields = {"image_mode": args.image_mode, "resample": args.resample, "sliding_window": args.sliding_window}
+    if args.image_mode == "pad":
+        fields["pad_color"] = args.pad_color
+    return fields
 
 
 def build_arg_parser() -> argparse.ArgumentParser:
@@ -376,8 +393,13 @@ def build_arg_parser() -> argparse.ArgumentParser:
                     help="default per task: table 4096, molecule 256, score 1024, report 512")
     ap.add_argument("--post-processor", default=None,
                     help="default per task: table_html, smiles, kern, report_sections; else none")
-    ap.add_argument("--image-mode", choices=("pad_to_square", "resize"), default=None,
-                    help="default per task: pad_to_square for table and molecule, resize otherwise")
+    ap.add_argument("--image-mode", choices=("resize", "pad"), default=FIDELITY_DEFAULTS["image_mode"],
+                    help="resize (default, HF's PaliGemmaProcessor): stretch to R x R; pad: keep the aspect "
+                         "ratio and pad to square with --pad-color (the PaliGemma 2 paper's tables)")
+    ap.add_argument("--pad-color", type=parse_pad_color, default="#ffffff",
+                    help="canvas colour for --image-mode pad, #rrggbb (default #ffffff)")
+    ap.add_argument("--resample", choices=("bicubic", "bilinear"), default=FIDELITY_DEFAULTS["resample"],
+                    help="bicubic (default, PIL bicubic as HF) or bilinear (big_vision)")
     ap.add_argument("--dtype", choices=("float16", "float32"), default="float16",
                     help="weights, activations and KV cache of the graphs (default float16; float32 doubles "
                          "memory and is the fallback when float16 output differs)")
@@ -388,10 +410,9 @@ def build_arg_parser() -> argparse.ArgumentParser:
                          "signature) or only the last one (last, [B,1,V]): at 896 px 'all' makes the prefill "
                          "return ~2 GB of float16 logits per image; 'last' needs an engine that takes the newest "
                          "position from the logits' own shape")
-    ap.add_argument("--sliding-window", type=parse_sliding, default="none",
-                    help="none (default): every layer attends globally, as big_vision's Gemma 2 does in "
-                         "PaliGemma 2 training; config: HF's sliding_window on alternate layers (what "
-                         "transformers' Gemma 2 applies); or a number of tokens")
+    ap.add_argument("--sliding-window", choices=("hf", "none"), default=FIDELITY_DEFAULTS["sliding_window"],
+                    help="hf (default): the config's sliding_window on the layers transformers' Gemma 2 applies "
+                         "it to; none: every layer attends globally, as big_vision's Gemma 2 trained PaliGemma 2")
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
     return ap
@@ -405,11 +426,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise SystemExit(f"error: {model_dir} has no config.json (expected a local HF checkpoint folder)")
     if os.path.isdir(out_dir) and os.listdir(out_dir) and not args.force:
         raise SystemExit(f"error: {out_dir} is not empty (use --force to overwrite)")
-    defaults = TASK_DEFAULTS.get(args.task, {"max_new_tokens": 512, "post_processor": "none",
-                                             "image_mode": "resize"})
+    defaults = TASK_DEFAULTS.get(args.task, {"max_new_tokens": 512, "post_processor": "none"})
     max_new = args.max_new_tokens if args.max_new_tokens is not None else defaults["max_new_tokens"]
     post = args.post_processor or defaults["post_processor"]
-    image_mode = args.image_mode or defaults["image_mode"]
     if max_new <= 0:
         raise SystemExit("error: --max-new-tokens must be positive")
 
@@ -451,16 +470,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if tc["num_attention_heads"] % tc["num_key_value_heads"]:
         raise SystemExit("error: num_attention_heads is not a multiple of num_key_value_heads")
 
-    if args.sliding_window == "none":
-        window = None
-    elif args.sliding_window == "config":
-        window = tc["sliding_window"]
-    else:
-        window = int(args.sliding_window)
+    window = tc["sliding_window"] if args.sliding_window == "hf" else None
     sliding = sliding_layers_of(tc)
     if window is None and tc["sliding_window"]:
         log(f"note: config declares sliding_window={tc['sliding_window']} on alternate layers; exporting "
-            "global attention on every layer (big_vision's PaliGemma 2). Use --sliding-window config for HF's mask.")
+            "global attention on every layer (big_vision's PaliGemma 2). --sliding-window hf applies HF's mask.")
 
     vision_tower, projector, text, lm_head = resolve_modules(hf)
     vision = VisionAdapter(vision_tower, projector, tc["hidden_size"], dtype).eval()
@@ -498,15 +512,12 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     copied = copy_tokenizer(model_dir, out_dir)
     check_tokenizer(out_dir, image_token_index)
-    resample = 3
-    pre_src = os.path.join(model_dir, "preprocessor_config.json")
-    if os.path.isfile(pre_src):
-        with open(pre_src, encoding="utf-8") as f:
-            resample = int(json.load(f).get("resample", 3))
+    # preprocessor_config.json records PIL's filter number for transformers.js; it follows --resample.
+    resample = {"bicubic": 3, "bilinear": 2}[args.resample]
     checkpoint = {
         "task": args.task, "name": args.name, "version": args.version, "resolution": image_size,
         "prompt_prefix": args.prompt_prefix, "max_new_tokens": max_new, "post_processor": post,
-        "image_mode": image_mode,
+        **fidelity_fields(args),
     }
     vision_dims = {"hidden_size": vc.hidden_size, "intermediate_size": vc.intermediate_size,
                    "num_hidden_layers": vc.num_hidden_layers, "num_attention_heads": vc.num_attention_heads}

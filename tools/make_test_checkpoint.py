@@ -11,6 +11,7 @@ Writes, under --out:
   224-community/     onnx-community style (no attention_mask input), graphs under onnx/
   896/, 896-community/   the same model with 896-px vision (4,096 image tokens)
   224-fp16io/        224/ with float16 graph inputs and outputs (Cast nodes at the boundary)
+  224-window/        224/ with a sliding window on the even layer (--window-only W; the committed one is W = 20)
   images/            fixed test images (PNG, already R x R so no resampling is involved)
   golden-224.json, golden-896.json   PyTorch greedy ids (batch 1 and a batch of 3)
   tokenizer-corpus.txt               training text of the toy tokenizer (for reference)
@@ -121,20 +122,34 @@ class DecoderLayer(torch.nn.Module):
 class Decoder(torch.nn.Module):
     """Gemma-2-style decoder core with the export signature of paligemma_onnx."""
 
-    def __init__(self, c, embed: torch.nn.Embedding):
+    def __init__(self, c, embed: torch.nn.Embedding, window=None):
         super().__init__()
         self.c = c
         self.embed = embed  # tied lm_head
         self.layers = torch.nn.ModuleList([DecoderLayer(c) for _ in range(c["num_hidden_layers"])])
         self.norm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
+        # HF Gemma 2: sliding window on even layers (`is_sliding = not bool(layer_idx % 2)`).
+        self.window = window
+
+    def sliding_bias(self, past_key, inputs_embeds):
+        """Same construction as tools/export_paligemma2.py: key cache index > query index - window."""
+        past_ones = torch.ones_like(past_key[0, 0, :, 0], dtype=torch.float32)
+        new_ones = torch.ones_like(inputs_embeds[0, :, 0], dtype=torch.float32)
+        kpos = torch.cumsum(torch.cat([past_ones, new_ones], 0), 0)
+        qpos = torch.cumsum(new_ones, 0) + past_ones.sum()
+        allowed = kpos.unsqueeze(0) > (qpos.unsqueeze(1) - float(self.window))
+        zero = torch.zeros((), dtype=torch.float32)
+        neg = torch.full((), torch.finfo(torch.float32).min, dtype=torch.float32)
+        return torch.where(allowed, zero, neg).unsqueeze(0).unsqueeze(0)
 
     def forward(self, inputs_embeds, attention_mask, position_ids, past):
         x = inputs_embeds * torch.tensor(math.sqrt(self.c["hidden_size"]), dtype=inputs_embeds.dtype)
         bias = po.prefix_lm_bias(attention_mask, past[0][0], inputs_embeds, x.dtype)
+        bias_sliding = bias if self.window is None else torch.minimum(bias, self.sliding_bias(past[0][0], inputs_embeds))
         pos = position_ids.to(torch.float32)
         present = []
-        for layer, (pk, pv) in zip(self.layers, past):
-            x, k, v = layer(x, pos, bias, pk, pv)
+        for i, (layer, (pk, pv)) in enumerate(zip(self.layers, past)):
+            x, k, v = layer(x, pos, bias_sliding if i % 2 == 0 else bias, pk, pv)
             present.append((k, v))
         x = self.norm(x)
         logits = torch.matmul(x, self.embed.weight.t())
@@ -349,10 +364,20 @@ def empty_past(b, n_layers):
              torch.zeros(b, TEXT["num_key_value_heads"], 0, TEXT["head_dim"])) for _ in range(n_layers)]
 
 
-def reference_decode(vision, embed, decoder, pv, prompt_ids, image_token, limit, max_new):
+def window_mask(q_positions, k_positions, window):
+    """Explicit sliding-window mask, written from positions: query at position q sees key at position k
+    iff k > q - window (keys after q are the bidirectional prefix: visible). 0 or -inf, [1,1,Q,K]."""
+    q = torch.tensor(q_positions, dtype=torch.float64).unsqueeze(1)
+    k = torch.tensor(k_positions, dtype=torch.float64).unsqueeze(0)
+    visible = k > q - window
+    return torch.where(visible, torch.tensor(0.0), torch.tensor(float("-inf"))).float().unsqueeze(0).unsqueeze(0)
+
+
+def reference_decode(vision, embed, decoder, pv, prompt_ids, image_token, limit, max_new, window=None):
     """Independent decode at batch 1: an explicit all-visible mask over the prompt (prefix-LM prefix),
     then one token at a time against the cached keys, positions 1..T. It calls the layers directly,
-    so it shares no mask or position code with the exported wrapper or the engine."""
+    so it shares no mask or position code with the exported wrapper or the engine. With a window, the
+    even layers get window_mask over the true positions."""
     feats = vision(pv)[0]
     t = torch.tensor([prompt_ids])
     emb = embed(t)[0].clone()
@@ -365,9 +390,11 @@ def reference_decode(vision, embed, decoder, pv, prompt_ids, image_token, limit,
     for _ in range(max_new):
         x = x * math.sqrt(TEXT["hidden_size"])
         bias = torch.zeros(1, 1, x.shape[1], past[0][0].shape[2] + x.shape[1])
+        n_keys = past[0][0].shape[2] + x.shape[1]
+        sliding = bias if window is None else window_mask(pos[0].tolist(), list(range(1, n_keys + 1)), window)
         new_past = []
-        for layer, (pk, pv_) in zip(decoder.layers, past):
-            x, k, v = layer(x, pos, bias, pk, pv_)
+        for i, (layer, (pk, pv_)) in enumerate(zip(decoder.layers, past)):
+            x, k, v = layer(x, pos, sliding if i % 2 == 0 else bias, pk, pv_)
             new_past.append((k, v))
         past = new_past
         logits = torch.tanh(torch.matmul(decoder.norm(x), embed.weight.t()) / 30.0) * 30.0
@@ -433,13 +460,13 @@ PROMPTS = {
 }
 
 
-def build(out_root: str, size: int, sp_model: bytes, pieces, seed: int, opset: int) -> dict:
+def build(out_root: str, size: int, sp_model: bytes, pieces, seed: int, opset: int, window=None) -> dict:
     torch.manual_seed(seed)
     real_vocab = len(pieces) - 1  # <image> is the first id past the text vocabulary
     image_token = len(pieces) - 1
     vocab = ((len(pieces) + 63) // 64) * 64  # padded like HF's 257,216
     embed = torch.nn.Embedding(vocab, TEXT["hidden_size"])
-    decoder = Decoder(TEXT, embed)
+    decoder = Decoder(TEXT, embed, window)
     vision = Vision(VISION, size, TEXT["hidden_size"])
     init_weights(vision, decoder, embed, real_vocab, seed)
     for m in (vision, decoder, embed):
@@ -468,7 +495,7 @@ def build(out_root: str, size: int, sp_model: bytes, pieces, seed: int, opset: i
             for prefix, img, max_new in group:
                 pv = pixel_values(images[img][1])
                 ids, margins = reference_decode(vision, embed, decoder, pv, prompt(prefix), image_token,
-                                                real_vocab, max_new)
+                                                real_vocab, max_new, window)
                 golden[key].append({"image": images[img][0], "prefix": prefix, "max_new_tokens": max_new,
                                     "prompt_suffix_ids": prompt(prefix)[n_img:], "ids": ids,
                                     "min_margin": min(margins), "text": sp.decode(ids)})
@@ -484,11 +511,13 @@ def build(out_root: str, size: int, sp_model: bytes, pieces, seed: int, opset: i
             assert len(set(e["ids"])) >= max(3, len(e["ids"]) // 3), f"ids do not vary: {e['ids']}"
             assert e["min_margin"] > 0.02, f"top1/top2 margin too small: {e['min_margin']}"
 
-    checkpoint = {"task": "test", "name": f"toy-paligemma2-{size}", "version": "1.0.0", "resolution": size,
+    suffix = "" if window is None else "-window"
+    checkpoint = {"task": "test", "name": f"toy-paligemma2-{size}{suffix}", "version": "1.0.0", "resolution": size,
                   "prompt_prefix": "caption en", "max_new_tokens": 32, "post_processor": "none",
-                  "image_mode": "pad_to_square"}
-    for style in ("batched", "community"):
-        d = os.path.join(out_root, str(size) if style == "batched" else f"{size}-community")
+                  "image_mode": "resize", "resample": "bicubic",
+                  "sliding_window": "none" if window is None else "hf"}
+    for style in ("batched",) if window is not None else ("batched", "community"):
+        d = os.path.join(out_root, f"{size}{suffix}" if style == "batched" else f"{size}-community")
         if os.path.isdir(d):
             shutil.rmtree(d)
         os.makedirs(d)
@@ -507,7 +536,13 @@ def build(out_root: str, size: int, sp_model: bytes, pieces, seed: int, opset: i
         po.write_hf_tokenizer(pieces, d)
         po.write_configs(d, text=TEXT, vision=VISION, image_size=size, image_token_index=image_token,
                          vocab_size=vocab, checkpoint=checkpoint)
-    with open(os.path.join(out_root, f"golden-{size}.json"), "w", encoding="utf-8") as f:
+        if window is not None:
+            with open(os.path.join(d, "config.json"), encoding="utf-8") as f:
+                config = json.load(f)
+            config["text_config"]["sliding_window"] = window
+            with open(os.path.join(d, "config.json"), "w", encoding="utf-8") as f:
+                json.dump(config, f, indent=2)
+    with open(os.path.join(out_root, f"golden-{size}{suffix}.json"), "w", encoding="utf-8") as f:
         json.dump(golden, f, indent=1, ensure_ascii=False)
     return golden
 
@@ -532,9 +567,22 @@ def main():
     ap.add_argument("--sizes", default="224,896")
     ap.add_argument("--fp16io-only", action="store_true",
                     help="only derive <out>/224-fp16io from an existing <out>/224")
+    ap.add_argument("--window-only", type=int, default=None, metavar="W",
+                    help="only write <out>/224-window and golden-224-window.json: the 224 toy (same tokenizer and "
+                         "weights) with an HF-style sliding window of W keys on the even layers")
     args = ap.parse_args()
     if args.fp16io_only:
         make_fp16_io_variant(args.out, 224)
+        return
+    if args.window_only:
+        torch.set_num_threads(2)
+        with open(os.path.join(args.out, "224", "tokenizer.model"), "rb") as f:
+            sp_model = f.read()
+        pieces, _ = po.parse_pieces(sp_model)
+        g = build(args.out, 224, sp_model, pieces, args.seed, args.opset, window=args.window_only)
+        for key in ("batch1", "batch3"):
+            for e in g[key]:
+                print("224-window", key, e["prefix"], e["ids"], f"margin={e['min_margin']:.3f}")
         return
     torch.set_num_threads(2)
     os.makedirs(args.out, exist_ok=True)

@@ -29,8 +29,23 @@ public sealed record CheckpointInfo
     /// <summary>Post-processor name (consumed by the task layer).</summary>
     public required string PostProcessor { get; init; }
 
-    /// <summary>How images are fitted to R x R.</summary>
+    /// <summary>How images are fitted to R x R (checkpoint.json <c>image_mode</c>, required).</summary>
     public required ImageMode ImageMode { get; init; }
+
+    /// <summary>Canvas colour around the fitted image when <see cref="ImageMode"/> is <see cref="ImageMode.Pad"/> (checkpoint.json <c>pad_color</c>).</summary>
+    public PadColor PadColor { get; init; } = PadColor.White;
+
+    /// <summary>Resampling filter (checkpoint.json <c>resample</c>, required).</summary>
+    public required Resample Resample { get; init; }
+
+    /// <summary>Whether the exported decoder applies Gemma 2's sliding window as HF does (checkpoint.json <c>sliding_window</c>, required).</summary>
+    public required SlidingWindowMode SlidingWindow { get; init; }
+
+    /// <summary>Order of a table cell's four <c>&lt;locNNNN&gt;</c> coords tokens: <c>xyxy</c> (default) or <c>yxyx</c> (checkpoint.json <c>box_order</c>).</summary>
+    public string BoxOrder { get; init; } = "xyxy";
+
+    /// <summary>Ids that end generation: <c>generation_config.json</c>'s <c>eos_token_id</c> (one id or a list), else config.json's, else 1.</summary>
+    public IReadOnlyList<int> StopIds { get; init; } = [1];
 
     /// <summary>Id of <c>&lt;image&gt;</c>; also the first id that is never emitted.</summary>
     public required int ImageTokenIndex { get; init; }
@@ -81,28 +96,56 @@ public sealed record CheckpointInfo
             var patch = Int(vision, "patch_size", 14);
             var vocab = Int(text, "vocab_size", Int(root, "vocab_size", 257216));
 
-            string task = "unknown", name = Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)), version = "0";
-            string prefix = string.Empty, post = "none";
-            int resolution = imageSize, maxNew = 256;
-            var mode = ImageMode.Resize;
             var checkpointPath = Path.Combine(directory, "checkpoint.json");
-            if (File.Exists(checkpointPath))
+            if (!File.Exists(checkpointPath))
             {
-                using var cp = JsonDocument.Parse(File.ReadAllText(checkpointPath));
-                var c = cp.RootElement;
-                task = Str(c, "task", task);
-                name = Str(c, "name", name);
-                version = Str(c, "version", version);
-                resolution = Int(c, "resolution", resolution);
-                prefix = Str(c, "prompt_prefix", prefix);
-                maxNew = Int(c, "max_new_tokens", maxNew);
-                post = Str(c, "post_processor", post);
-                mode = Str(c, "image_mode", "resize") switch
-                {
-                    "pad_to_square" => ImageMode.PadToSquare,
-                    "resize" => ImageMode.Resize,
-                    var other => throw new CheckpointException($"{checkpointPath}: image_mode '{other}' is not 'pad_to_square' or 'resize'."),
-                };
+                throw new CheckpointException($"Checkpoint '{directory}' has no checkpoint.json (task, name, version, image_mode, resample, sliding_window; see docs/export.md).");
+            }
+
+            using var cp = JsonDocument.Parse(File.ReadAllText(checkpointPath));
+            var c = cp.RootElement;
+            var task = Str(c, "task", "unknown");
+            var name = Str(c, "name", Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)));
+            var version = Str(c, "version", "0");
+            var resolution = Int(c, "resolution", imageSize);
+            var prefix = Str(c, "prompt_prefix", string.Empty);
+            var maxNew = Int(c, "max_new_tokens", 256);
+            var post = Str(c, "post_processor", "none");
+
+            // No silent defaults for what changes every pixel or every attention score: the checkpoint must say
+            // what its fine-tune was trained with (docs/fidelity.md).
+            var mode = Required(c, checkpointPath, "image_mode", "'resize' (stretch to R x R, as HF's PaliGemmaProcessor) or 'pad' (keep aspect, pad to square with pad_color)") switch
+            {
+                "resize" => ImageMode.Resize,
+                "pad" => ImageMode.Pad,
+                var other => throw new CheckpointException($"{checkpointPath}: image_mode '{other}' is not one of 'resize', 'pad'."),
+            };
+            var pad = PadColor.White;
+            if (mode == ImageMode.Pad)
+            {
+                var padText = Required(c, checkpointPath, "pad_color", "'#rrggbb', e.g. '#ffffff' (white, tables in the PaliGemma 2 paper) or '#000000'");
+                pad = PadColor.TryParse(padText, out var parsed)
+                    ? parsed
+                    : throw new CheckpointException($"{checkpointPath}: pad_color '{padText}' is not '#rrggbb'.");
+            }
+
+            var resample = Required(c, checkpointPath, "resample", "'bicubic' (PIL bicubic, as HF) or 'bilinear' (as big_vision)") switch
+            {
+                "bicubic" => Resample.Bicubic,
+                "bilinear" => Resample.Bilinear,
+                var other => throw new CheckpointException($"{checkpointPath}: resample '{other}' is not one of 'bicubic', 'bilinear'."),
+            };
+            var window = Required(c, checkpointPath, "sliding_window", "'hf' (the config's window on the layers HF applies it to) or 'none' (global attention, as big_vision trained)") switch
+            {
+                "hf" => SlidingWindowMode.Hf,
+                "none" => SlidingWindowMode.None,
+                var other => throw new CheckpointException($"{checkpointPath}: sliding_window '{other}' is not one of 'hf', 'none'."),
+            };
+            CheckPreprocessorConfig(directory, resample, resolution);
+            var boxOrder = Str(c, "box_order", "xyxy");
+            if (boxOrder is not ("xyxy" or "yxyx"))
+            {
+                throw new CheckpointException($"{checkpointPath}: box_order '{boxOrder}' is not one of 'xyxy', 'yxyx'.");
             }
 
             if (resolution != imageSize)
@@ -126,6 +169,11 @@ public sealed record CheckpointInfo
                 MaxNewTokens = maxNew,
                 PostProcessor = post,
                 ImageMode = mode,
+                PadColor = pad,
+                Resample = resample,
+                SlidingWindow = window,
+                BoxOrder = boxOrder,
+                StopIds = ReadStopIds(directory, root, text),
                 ImageTokenIndex = Int(root, "image_token_index", 257152),
                 NumImageTokens = (imageSize / patch) * (imageSize / patch),
                 HiddenSize = hidden,
@@ -140,6 +188,73 @@ public sealed record CheckpointInfo
             throw new CheckpointException($"Checkpoint '{directory}': a JSON file is malformed: {ex.Message}", ex);
         }
     }
+
+    // preprocessor_config.json is what transformers.js and HF's processor read; the engine normalises with
+    // mean = std = 0.5 and resamples as checkpoint.json says, so a file that says otherwise is a contradiction.
+    private static void CheckPreprocessorConfig(string directory, Resample resample, int resolution)
+    {
+        var path = Path.Combine(directory, "preprocessor_config.json");
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        var root = doc.RootElement;
+        foreach (var key in new[] { "image_mean", "image_std" })
+        {
+            if (root.TryGetProperty(key, out var values) && values.ValueKind == JsonValueKind.Array
+                && values.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.Number || Math.Abs(v.GetDouble() - 0.5) > 1e-9))
+            {
+                throw new CheckpointException($"{path}: {key} is {values.GetRawText()}; the engine normalises with 0.5 per channel (SigLIP).");
+            }
+        }
+
+        if (root.TryGetProperty("resample", out var r) && r.ValueKind == JsonValueKind.Number)
+        {
+            // PIL's filter numbers: 2 = BILINEAR, 3 = BICUBIC.
+            var declared = resample == Resample.Bicubic ? 3 : 2;
+            if (r.GetInt32() != declared)
+            {
+                throw new CheckpointException($"{path}: resample is {r.GetInt32()} but checkpoint.json says '{resample.ToString().ToLowerInvariant()}' (PIL {declared}); make them agree.");
+            }
+        }
+
+        if (root.TryGetProperty("size", out var size) && size.ValueKind == JsonValueKind.Object
+            && (Int(size, "height", resolution) != resolution || Int(size, "width", resolution) != resolution))
+        {
+            throw new CheckpointException($"{path}: size {size.GetRawText()} is not the checkpoint's resolution {resolution}.");
+        }
+    }
+
+    // HF's generate() stops on every id of generation_config.json's eos_token_id; PaliGemma 2 exports list 1 only,
+    // but fine-tunes may add more (e.g. 107, <end_of_turn>).
+    private static int[] ReadStopIds(string directory, JsonElement config, JsonElement textConfig)
+    {
+        var path = Path.Combine(directory, "generation_config.json");
+        if (File.Exists(path))
+        {
+            using var gen = JsonDocument.Parse(File.ReadAllText(path));
+            if (Ids(gen.RootElement) is { } fromGeneration)
+            {
+                return fromGeneration;
+            }
+        }
+
+        return Ids(config) ?? Ids(textConfig) ?? [1];
+
+        static int[]? Ids(JsonElement e) => !e.TryGetProperty("eos_token_id", out var p) ? null : p.ValueKind switch
+        {
+            JsonValueKind.Number => [p.GetInt32()],
+            JsonValueKind.Array when p.GetArrayLength() > 0 => [.. p.EnumerateArray().Select(x => x.GetInt32())],
+            _ => null,
+        };
+    }
+
+    private static string Required(JsonElement e, string path, string name, string choices) =>
+        e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String && !string.IsNullOrEmpty(p.GetString())
+            ? p.GetString()!
+            : throw new CheckpointException($"{path} does not declare \"{name}\": set it to {choices}, as the fine-tune was trained (docs/fidelity.md).");
 
     private static int Int(JsonElement e, string name, int fallback) =>
         e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : fallback;

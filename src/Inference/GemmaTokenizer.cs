@@ -1,12 +1,14 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Microsoft.ML.Tokenizers;
 
 namespace PaliGemma2.DocPipeline.Inference;
 
 /// <summary>
-/// Gemma / PaliGemma tokenizer: encodes with Microsoft.ML.Tokenizers' <see cref="SentencePieceTokenizer"/>
-/// and decodes through the piece table.
+/// Gemma / PaliGemma tokenizer from a checkpoint's <c>tokenizer.json</c> (HF BPE with byte fallback, see
+/// <see cref="HfBpeTokenizer"/>) or <c>tokenizer.model</c> (encoded with Microsoft.ML.Tokenizers'
+/// <see cref="SentencePieceTokenizer"/>, decoded through the piece table).
 /// </summary>
 /// <remarks>
 /// Every user-defined piece (<c>\n</c>, whitespace runs, <c>&lt;locNNNN&gt;</c>, <c>&lt;segNNN&gt;</c>, ...)
@@ -18,10 +20,20 @@ namespace PaliGemma2.DocPipeline.Inference;
 public sealed class GemmaTokenizer
 {
     private const char Whitespace = '\u2581';
-    private readonly SentencePieceTokenizer _tokenizer;
-    private readonly byte[]?[] _pieceBytes;
-    private readonly int[] _byteValue;
-    private readonly PieceMatcher _userPieces;
+    private readonly SentencePieceTokenizer? _tokenizer;
+    private readonly HfBpeTokenizer? _hf;
+    private readonly byte[]?[] _pieceBytes = [];
+    private readonly int[] _byteValue = [];
+    private readonly PieceMatcher? _userPieces;
+
+    private GemmaTokenizer(HfBpeTokenizer hf)
+    {
+        _hf = hf;
+        BosId = IdOf("<bos>", 2);
+        EosId = IdOf("<eos>", 1);
+        PadId = IdOf("<pad>", 0);
+        NewlineId = IdOf("\n", 108);
+    }
 
     private GemmaTokenizer(SentencePieceTokenizer tokenizer, SentencePieceModel model)
     {
@@ -41,9 +53,9 @@ public sealed class GemmaTokenizer
                     break;
                 case PieceType.Control:
                 case PieceType.Unused:
-                    break; // decode to nothing, like SentencePiece
                 case PieceType.Unknown:
-                    _pieceBytes[id] = Encoding.UTF8.GetBytes(" \u2047 ");
+                    // Nothing, as HF's decode(skip_special_tokens=True) drops <pad>, <eos>, <bos> and <unk>
+                    // (SentencePiece itself would print " \u2047 " for <unk>).
                     break;
                 default:
                     _pieceBytes[id] = Encoding.UTF8.GetBytes(piece.Replace(Whitespace, ' '));
@@ -60,11 +72,14 @@ public sealed class GemmaTokenizer
         NewlineId = IdOf("\n", 108);
     }
 
-    /// <summary>The piece table.</summary>
-    public SentencePieceModel Model { get; }
+    /// <summary>The SentencePiece piece table, when loaded from <c>tokenizer.model</c>.</summary>
+    public SentencePieceModel? Model { get; }
 
-    /// <summary>Number of pieces.</summary>
-    public int VocabularySize => Model.Pieces.Count;
+    /// <summary>Which file the tokenizer was loaded from: <c>tokenizer.json</c> or <c>tokenizer.model</c>.</summary>
+    public string Source => _hf is not null ? "tokenizer.json" : "tokenizer.model";
+
+    /// <summary>Number of ids.</summary>
+    public int VocabularySize => _hf?.VocabularySize ?? Model!.Pieces.Count;
 
     /// <summary>Id of <c>&lt;bos&gt;</c> (2 in Gemma).</summary>
     public int BosId { get; }
@@ -78,10 +93,41 @@ public sealed class GemmaTokenizer
     /// <summary>Id of <c>\n</c> (108 in Gemma).</summary>
     public int NewlineId { get; }
 
-    /// <summary>Loads <c>tokenizer.model</c>.</summary>
-    /// <exception cref="InvalidDataException">The file is not a usable SentencePiece model.</exception>
+    /// <summary>
+    /// Loads a checkpoint's tokenizer: <c>tokenizer.json</c> when present (what HF's fast tokenizer and
+    /// transformers.js use), else <c>tokenizer.model</c>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Neither file exists.</exception>
+    /// <exception cref="InvalidDataException">The file is not a usable tokenizer.</exception>
+    public static GemmaTokenizer LoadFrom(string directory)
+    {
+        var json = Path.Combine(directory, "tokenizer.json");
+        if (File.Exists(json))
+        {
+            return Load(json);
+        }
+
+        var model = Path.Combine(directory, "tokenizer.model");
+        return File.Exists(model) ? Load(model) : throw new FileNotFoundException($"'{directory}' has neither tokenizer.json nor tokenizer.model.");
+    }
+
+    /// <summary>Loads <c>tokenizer.json</c> (by extension) or a SentencePiece <c>tokenizer.model</c>.</summary>
+    /// <exception cref="InvalidDataException">The file is not a usable tokenizer.</exception>
     public static GemmaTokenizer Load(string tokenizerModelPath)
     {
+        ArgumentNullException.ThrowIfNull(tokenizerModelPath);
+        if (tokenizerModelPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                return new GemmaTokenizer(HfBpeTokenizer.Load(tokenizerModelPath));
+            }
+            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                throw new InvalidDataException($"{tokenizerModelPath}: {ex.Message}", ex);
+            }
+        }
+
         var bytes = File.ReadAllBytes(tokenizerModelPath);
         var model = SentencePieceModel.Parse(bytes);
         using var stream = new MemoryStream(bytes, writable: false);
@@ -99,13 +145,18 @@ public sealed class GemmaTokenizer
     public IReadOnlyList<int> Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (_hf is not null)
+        {
+            return _hf.Encode(text);
+        }
+
         var ids = new List<int>(text.Length / 2);
         var span = text.AsSpan();
         var segmentStart = 0;
         var i = 0;
         while (i < span.Length)
         {
-            var (length, id) = _userPieces.LongestMatch(span[i..]);
+            var (length, id) = _userPieces!.LongestMatch(span[i..]);
             if (length == 0)
             {
                 i++;
@@ -123,12 +174,17 @@ public sealed class GemmaTokenizer
     }
 
     /// <summary>
-    /// Decodes ids through the piece table: control pieces vanish, byte pieces are joined into UTF-8,
-    /// U+2581 becomes a space. Ids outside the table are skipped.
+    /// Decodes ids as HF's <c>decode(ids, skip_special_tokens=True)</c>: control pieces and <c>&lt;unk&gt;</c>
+    /// vanish, byte pieces are joined into UTF-8, U+2581 becomes a space. Ids outside the table are skipped.
     /// </summary>
     public string Decode(IEnumerable<int> ids)
     {
         ArgumentNullException.ThrowIfNull(ids);
+        if (_hf is not null)
+        {
+            return _hf.Decode(ids);
+        }
+
         var buffer = new List<byte>(64);
         foreach (var id in ids)
         {
@@ -154,13 +210,22 @@ public sealed class GemmaTokenizer
     {
         if (length > 0)
         {
-            ids.AddRange(_tokenizer.EncodeToIds(text.AsSpan(start, length)));
+            ids.AddRange(_tokenizer!.EncodeToIds(text.AsSpan(start, length)));
         }
     }
 
+    /// <summary>The token text of an id (U+2581 for spaces), or null outside the vocabulary.</summary>
+    public string? TokenOf(int id) => _hf is not null ? _hf.TokenOf(id) : (uint)id < (uint)Model!.Pieces.Count ? Model.Pieces[id] : null;
+
     private int IdOf(string piece, int fallback)
     {
-        for (var id = 0; id < Model.Pieces.Count; id++)
+        if (_hf is not null)
+        {
+            var id = _hf.IdOf(piece);
+            return id >= 0 ? id : fallback;
+        }
+
+        for (var id = 0; id < Model!.Pieces.Count; id++)
         {
             if (string.Equals(Model.Pieces[id], piece, StringComparison.Ordinal))
             {

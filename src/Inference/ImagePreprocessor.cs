@@ -2,23 +2,13 @@ using System.Buffers;
 using System.Runtime.InteropServices;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using SixLabors.ImageSharp.Processing;
 
 namespace PaliGemma2.DocPipeline.Inference;
 
-/// <summary>How an image is brought to the model's square input size.</summary>
-public enum ImageMode
-{
-    /// <summary>Keep the aspect ratio: scale the longer side to R, centre on a white R x R canvas (tables, molecules).</summary>
-    PadToSquare,
-
-    /// <summary>Stretch to R x R (the SigLIP processor's plain resize).</summary>
-    Resize,
-}
-
 /// <summary>
-/// Turns RGB images into the vision encoder's input: R x R, values (x / 255 - 0.5) / 0.5 in [-1, 1],
-/// planar NCHW.
+/// Turns RGB images into the vision encoder's input: fitted to R x R as the checkpoint declares (stretch, or
+/// keep aspect and pad), resampled as Pillow's <c>Image.resize</c> does, values (x / 255 - 0.5) / 0.5 in
+/// [-1, 1], planar NCHW.
 /// </summary>
 public sealed class ImagePreprocessor
 {
@@ -27,11 +17,19 @@ public sealed class ImagePreprocessor
     private static readonly float[] Lut = BuildLut();
 
     /// <summary>Creates a preprocessor for an R x R model input.</summary>
-    public ImagePreprocessor(int resolution, ImageMode mode)
+    public ImagePreprocessor(int resolution, ImageMode mode, Resample resample, PadColor padColor)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(resolution);
         Resolution = resolution;
         Mode = mode;
+        Resample = resample;
+        PadColor = padColor;
+    }
+
+    /// <summary>Creates the preprocessor a checkpoint declares.</summary>
+    public ImagePreprocessor(CheckpointInfo info)
+        : this((info ?? throw new ArgumentNullException(nameof(info))).Resolution, info.ImageMode, info.Resample, info.PadColor)
+    {
     }
 
     /// <summary>Side length R of the model input.</summary>
@@ -39,6 +37,12 @@ public sealed class ImagePreprocessor
 
     /// <summary>Resize policy.</summary>
     public ImageMode Mode { get; }
+
+    /// <summary>Resampling filter.</summary>
+    public Resample Resample { get; }
+
+    /// <summary>Canvas colour in <see cref="ImageMode.Pad"/>.</summary>
+    public PadColor PadColor { get; }
 
     /// <summary>Number of floats one image occupies (3 x R x R).</summary>
     public int ImageElementCount => 3 * Resolution * Resolution;
@@ -75,17 +79,16 @@ public sealed class ImagePreprocessor
     public void Process(Image<Rgb24> image, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(image);
-        var r = Resolution;
-        var square = ArrayPool<byte>.Shared.Rent(r * r * 3);
+        var pixels = ArrayPool<byte>.Shared.Rent(image.Width * image.Height * 3);
         try
         {
-            var canvas = square.AsSpan(0, r * r * 3);
-            Fit(image, canvas);
-            Normalize(canvas, destination);
+            var rgb = pixels.AsSpan(0, image.Width * image.Height * 3);
+            image.CopyPixelDataTo(rgb);
+            Process(rgb, image.Width, image.Height, destination);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(square);
+            ArrayPool<byte>.Shared.Return(pixels);
         }
     }
 
@@ -95,22 +98,54 @@ public sealed class ImagePreprocessor
         var r = Resolution;
         if (width == r && height == r)
         {
-            // Already the model size: no resampling, no copy.
-            Normalize(rgb, destination);
+            // Already the model size: Pillow returns a copy, so no resampling.
+            Normalize(rgb[..(r * r * 3)], destination);
             return;
         }
 
-        using var image = Image.LoadPixelData<Rgb24>(rgb, width, height);
-        Process(image, destination);
+        var square = ArrayPool<byte>.Shared.Rent(r * r * 3);
+        try
+        {
+            var canvas = square.AsSpan(0, r * r * 3);
+            Fit(rgb, width, height, canvas);
+            Normalize(canvas, destination);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(square);
+        }
     }
 
     /// <summary>The R x R packed RGB image the model sees, before normalisation (for tests and debugging).</summary>
+    public byte[] ToSquareRgb(ReadOnlySpan<byte> rgb, int width, int height)
+    {
+        var canvas = new byte[Resolution * Resolution * 3];
+        Fit(rgb, width, height, canvas);
+        return canvas;
+    }
+
+    /// <summary>As <see cref="ToSquareRgb(ReadOnlySpan{byte}, int, int)"/> for an ImageSharp image.</summary>
     public byte[] ToSquareRgb(Image<Rgb24> image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        var canvas = new byte[Resolution * Resolution * 3];
-        Fit(image, canvas);
-        return canvas;
+        var rgb = new byte[image.Width * image.Height * 3];
+        image.CopyPixelDataTo(rgb);
+        return ToSquareRgb(rgb, image.Width, image.Height);
+    }
+
+    /// <summary>Size of the resampled image inside the R x R canvas for a <paramref name="width"/> x <paramref name="height"/> input.</summary>
+    public (int Width, int Height) FittedSize(int width, int height)
+    {
+        var r = Resolution;
+        if (Mode == ImageMode.Resize)
+        {
+            return (r, r);
+        }
+
+        // Longer side to R, the other rounded and at least one pixel (TablePostProcessor.ToPage maps boxes back with the same arithmetic).
+        var longer = Math.Max(width, height);
+        return (Math.Max(1, (int)Math.Round((double)width * r / longer, MidpointRounding.AwayFromZero)),
+                Math.Max(1, (int)Math.Round((double)height * r / longer, MidpointRounding.AwayFromZero)));
     }
 
     /// <summary>Planar normalisation of an R x R packed RGB image.</summary>
@@ -136,66 +171,26 @@ public sealed class ImagePreprocessor
         }
     }
 
-    private void Fit(Image<Rgb24> image, Span<byte> canvas)
+    private void Fit(ReadOnlySpan<byte> rgb, int width, int height, Span<byte> canvas)
     {
-        var r = Resolution;
-        int w, h;
-        if (Mode == ImageMode.Resize)
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
+        if (rgb.Length < width * height * 3)
         {
-            (w, h) = (r, r);
-        }
-        else
-        {
-            // Longer side to R, the other rounded and at least one pixel.
-            var longer = Math.Max(image.Width, image.Height);
-            w = Math.Max(1, (int)Math.Round((double)image.Width * r / longer, MidpointRounding.AwayFromZero));
-            h = Math.Max(1, (int)Math.Round((double)image.Height * r / longer, MidpointRounding.AwayFromZero));
+            throw new ArgumentException($"Expected {width * height * 3} RGB bytes for {width} x {height}.", nameof(rgb));
         }
 
-        canvas.Fill(255); // white padding
+        var r = Resolution;
+        var (w, h) = FittedSize(width, height);
         var x0 = (r - w) / 2;
         var y0 = (r - h) / 2;
-        if (image.Width == w && image.Height == h)
+        if (w != r || h != r)
         {
-            CopyInto(image, canvas, x0, y0);
-            return;
+            var fill = MemoryMarshal.Cast<byte, Rgb24>(canvas);
+            fill.Fill(new Rgb24(PadColor.R, PadColor.G, PadColor.B));
         }
 
-        using var resized = image.Clone(ctx => ctx.Resize(new ResizeOptions
-        {
-            Size = new Size(w, h),
-            Mode = SixLabors.ImageSharp.Processing.ResizeMode.Stretch,
-            Sampler = KnownResamplers.Bicubic,
-        }));
-        CopyInto(resized, canvas, x0, y0);
-    }
-
-    private void CopyInto(Image<Rgb24> image, Span<byte> canvas, int x0, int y0)
-    {
-        var r = Resolution;
-        var target = MemoryMarshal.Cast<byte, Rgb24>(canvas);
-        if (image.Width == r && image.Height == r)
-        {
-            image.CopyPixelDataTo(target);
-            return;
-        }
-
-        // Narrower than the canvas: copy out once, then place row by row.
-        var w = image.Width;
-        var pooled = ArrayPool<Rgb24>.Shared.Rent(w * image.Height);
-        try
-        {
-            var source = pooled.AsSpan(0, w * image.Height);
-            image.CopyPixelDataTo(source);
-            for (var y = 0; y < image.Height; y++)
-            {
-                source.Slice(y * w, w).CopyTo(target.Slice(((y0 + y) * r) + x0, w));
-            }
-        }
-        finally
-        {
-            ArrayPool<Rgb24>.Shared.Return(pooled);
-        }
+        PillowResampler.Resize(rgb, width, height, 3, canvas[(((y0 * r) + x0) * 3)..], w, h, r * 3, Resample);
     }
 
     private static float[] BuildLut()

@@ -32,7 +32,7 @@ public sealed class PaliGemmaModel : IDisposable
         _graphs = graphs;
         _options = options;
         _logger = logger;
-        Preprocessor = new ImagePreprocessor(info.Resolution, info.ImageMode);
+        Preprocessor = new ImagePreprocessor(info);
         if (graphs.Provider == "CUDA")
         {
             // present.* outputs are bound here so the cache stays on the GPU between steps.
@@ -74,30 +74,28 @@ public sealed class PaliGemmaModel : IDisposable
         }
 
         var info = CheckpointInfo.Read(directory);
-        var tokenizerPath = Path.Combine(directory, "tokenizer.model");
-        if (!File.Exists(tokenizerPath))
-        {
-            throw new CheckpointException($"Checkpoint '{directory}' has no tokenizer.model (the SentencePiece model is required).");
-        }
-
         GemmaTokenizer tokenizer;
         try
         {
-            tokenizer = GemmaTokenizer.Load(tokenizerPath);
+            tokenizer = GemmaTokenizer.LoadFrom(directory);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new CheckpointException($"Checkpoint '{directory}' has no tokenizer.json or tokenizer.model.");
         }
         catch (Exception ex) when (ex is InvalidDataException or ArgumentException or InvalidOperationException or NotSupportedException)
         {
-            throw new CheckpointException($"Checkpoint '{directory}': tokenizer.model could not be read: {ex.Message}", ex);
+            throw new CheckpointException($"Checkpoint '{directory}': the tokenizer could not be read: {ex.Message}", ex);
         }
 
         if (tokenizer.VocabularySize > info.VocabSize || info.ImageTokenIndex >= info.VocabSize)
         {
-            throw new CheckpointException($"Checkpoint '{directory}': tokenizer.model has {tokenizer.VocabularySize} pieces and image_token_index is {info.ImageTokenIndex}, but config.json vocab_size is {info.VocabSize}.");
+            throw new CheckpointException($"Checkpoint '{directory}': {tokenizer.Source} has {tokenizer.VocabularySize} ids and image_token_index is {info.ImageTokenIndex}, but config.json vocab_size is {info.VocabSize}.");
         }
 
         if (tokenizer.EosId != 1 || tokenizer.BosId != 2)
         {
-            throw new CheckpointException($"Checkpoint '{directory}': tokenizer.model has <eos>={tokenizer.EosId}, <bos>={tokenizer.BosId}; Gemma needs 1 and 2.");
+            throw new CheckpointException($"Checkpoint '{directory}': {tokenizer.Source} has <eos>={tokenizer.EosId}, <bos>={tokenizer.BosId}; Gemma needs 1 and 2.");
         }
 
         var graphs = GraphSet.Open(info, options, logger);
@@ -259,6 +257,7 @@ public sealed class PaliGemmaModel : IDisposable
             }
 
             var limit = VocabularyLimit;
+            var stopIds = Info.StopIds;
             var maxNew = batch.Select(q => Math.Max(1, q.MaxNewTokens ?? Info.MaxNewTokens)).ToArray();
             var outputs = batch.Select(_ => new List<int>()).ToArray();
             var stops = new StopReason[b];
@@ -282,7 +281,7 @@ public sealed class PaliGemmaModel : IDisposable
                     var token = OrtTensors.ArgMax(logits, g.LogitsType, ((i * rows) + rows - 1) * vocab, limit, buffer);
                     outputs[i].Add(token);
                     next[i] = token;
-                    if (token == Tokenizer.EosId)
+                    if (stopIds.Contains(token))
                     {
                         done[i] = true;
                         stops[i] = StopReason.EndOfSequence;
@@ -351,8 +350,9 @@ public sealed class PaliGemmaModel : IDisposable
             for (var i = 0; i < b; i++)
             {
                 var ids = outputs[i];
-                var textIdsOut = stops[i] == StopReason.EndOfSequence ? ids.Take(ids.Count - 1) : ids;
-                results[i] = new GenerationResult(Tokenizer.Decode(textIdsOut), ids.ToArray(), n + prompts[i].Length, stops[i], timings);
+                // Every generated id goes through the decode, stop id included: HF decodes generate()'s output the
+                // same way, and skip_special_tokens drops <eos> while a stop id that is ordinary text stays.
+                results[i] = new GenerationResult(Tokenizer.Decode(ids), ids.ToArray(), n + prompts[i].Length, stops[i], timings);
             }
 
             return results;

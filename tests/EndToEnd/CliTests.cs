@@ -99,6 +99,34 @@ public sealed class CliTests : IDisposable
         Assert.Contains("tokenizer", badOut, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Theory]
+    [InlineData("image_mode", "'resize'")]
+    [InlineData("pad_color", "#rrggbb")]
+    [InlineData("resample", "'bilinear'")]
+    [InlineData("sliding_window", "'none'")]
+    public async Task Models_add_refuses_a_checkpoint_that_does_not_declare_a_fidelity_key(string key, string choice)
+    {
+        // The demo table checkpoint pads, so removing pad_color leaves image_mode 'pad' without its colour.
+        var copy = Path.Combine(_cwd, "no-" + key);
+        Directory.CreateDirectory(copy);
+        foreach (var f in Directory.GetFiles(Path.Combine(TestServices.RepoRoot, "models", "demo", "table")))
+        {
+            File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+        }
+
+        var path = Path.Combine(copy, "checkpoint.json");
+        var node = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(path))!.AsObject();
+        Assert.True(node.Remove(key), $"the demo checkpoint declares {key}");
+        await File.WriteAllTextAsync(path, node.ToJsonString());
+
+        var (exit, output) = await DocpipeAsync("models", "add", copy);
+        Assert.Equal(1, exit);
+        Assert.Contains($"\"{key}\"", output, StringComparison.Ordinal);
+        Assert.Contains(choice, output, StringComparison.Ordinal);
+        var (_, list) = await DocpipeAsync("models", "list");
+        Assert.DoesNotContain("demo-toy-paligemma2-table", list, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task An_unknown_task_is_refused_with_a_message()
     {

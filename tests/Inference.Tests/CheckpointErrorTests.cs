@@ -23,7 +23,7 @@ public sealed class CheckpointErrorTests : IDisposable
     {
         using var model = PaliGemmaModel.Load(_dir);
         Assert.Equal(224, model.Info.Resolution);
-        Assert.Equal(ImageMode.PadToSquare, model.Info.ImageMode);
+        Assert.Equal(ImageMode.Resize, model.Info.ImageMode);
     }
 
     [Fact]
@@ -45,6 +45,7 @@ public sealed class CheckpointErrorTests : IDisposable
     public void Missing_tokenizer_and_config_are_named()
     {
         File.Delete(Path.Combine(_dir, "tokenizer.model"));
+        File.Delete(Path.Combine(_dir, "tokenizer.json"));
         Assert.Contains("tokenizer.model", Assert.Throws<CheckpointException>(() => PaliGemmaModel.Load(_dir)).Message, StringComparison.Ordinal);
         File.Delete(Path.Combine(_dir, "config.json"));
         Assert.Contains("config.json", Assert.Throws<CheckpointException>(() => PaliGemmaModel.Load(_dir)).Message, StringComparison.Ordinal);

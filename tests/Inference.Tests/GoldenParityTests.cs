@@ -171,9 +171,11 @@ internal sealed record GoldenCase(string Image, string Prefix, int MaxNewTokens,
 
 internal sealed record Golden(int NumImageTokens, GoldenCase[] Batch1, GoldenCase[] Batch3)
 {
-    public static Golden Load(int size)
+    public static Golden Load(int size) => Load(size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    public static Golden Load(string name)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestEnvironment.CheckpointRoot, $"golden-{size}.json")));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestEnvironment.CheckpointRoot, $"golden-{name}.json")));
         var root = doc.RootElement;
         GoldenCase[] Cases(string key) => [.. root.GetProperty(key).EnumerateArray().Select(e => new GoldenCase(
             e.GetProperty("image").GetString()!,

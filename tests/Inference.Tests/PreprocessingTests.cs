@@ -9,14 +9,14 @@ public sealed class PreprocessingTests
 {
     [Theory]
     [InlineData(224, 224, ImageMode.Resize)]
-    [InlineData(224, 224, ImageMode.PadToSquare)]
-    [InlineData(224, 150, ImageMode.PadToSquare)]
-    [InlineData(131, 224, ImageMode.PadToSquare)]
+    [InlineData(224, 224, ImageMode.Pad)]
+    [InlineData(224, 150, ImageMode.Pad)]
+    [InlineData(131, 224, ImageMode.Pad)]
     public void Matches_numpy_reference(int width, int height, ImageMode mode)
     {
         const int r = 224;
         var rgb = RandomRgb(width, height, seed: width * 1000 + height);
-        var pre = new ImagePreprocessor(r, mode);
+        var pre = new ImagePreprocessor(r, mode, Resample.Bicubic, PadColor.White);
         var actual = new float[pre.ImageElementCount];
         pre.Process(rgb, width, height, actual);
         using (var image = Image.LoadPixelData<Rgb24>(rgb, width, height))
@@ -36,7 +36,7 @@ public sealed class PreprocessingTests
         const int r = 224;
         var rgb = RandomRgb(640, 320, seed: 7);
         using var image = Image.LoadPixelData<Rgb24>(rgb, 640, 320);
-        var pre = new ImagePreprocessor(r, ImageMode.PadToSquare);
+        var pre = new ImagePreprocessor(r, ImageMode.Pad, Resample.Bicubic, PadColor.White);
         var square = pre.ToSquareRgb(image);
 
         // 640x320 -> 224x112, centred: rows 0..55 and 168..223 are padding.
@@ -49,8 +49,23 @@ public sealed class PreprocessingTests
         pre.Process(image, actual);
         AssertClose(NumpyReference(square, r, r, r), actual);
 
-        var stretched = new ImagePreprocessor(r, ImageMode.Resize).ToSquareRgb(image);
+        var stretched = new ImagePreprocessor(r, ImageMode.Resize, Resample.Bicubic, PadColor.White).ToSquareRgb(image);
         Assert.Contains(stretched.AsSpan(0, 56 * r * 3).ToArray(), b => b != 255);
+    }
+
+    [Fact]
+    public void Pad_uses_the_declared_colour_and_resize_pads_nothing()
+    {
+        const int r = 224;
+        var rgb = RandomRgb(300, 600, seed: 11);
+        var black = new ImagePreprocessor(r, ImageMode.Pad, Resample.Bilinear, new PadColor(0, 0, 0)).ToSquareRgb(rgb, 300, 600);
+        var grey = new ImagePreprocessor(r, ImageMode.Pad, Resample.Bilinear, new PadColor(128, 64, 32)).ToSquareRgb(rgb, 300, 600);
+
+        // 300x600 -> 112x224, centred: columns 0..55 are the pad colour on every row.
+        Assert.Equal([0, 0, 0], black.AsSpan(0, 3).ToArray());
+        Assert.Equal([128, 64, 32], grey.AsSpan((100 * r * 3) + (55 * 3), 3).ToArray());
+        Assert.Equal(black.AsSpan(((100 * r) + 56) * 3, 112 * 3).ToArray(), grey.AsSpan(((100 * r) + 56) * 3, 112 * 3).ToArray());
+        Assert.True(PadColor.TryParse("#80402a", out var parsed) && parsed == new PadColor(128, 64, 42) && parsed.ToString() == "#80402a");
     }
 
     [Fact]
@@ -59,7 +74,7 @@ public sealed class PreprocessingTests
         var gray = new byte[224 * 224];
         new Random(3).NextBytes(gray);
         var rgb = ImagePreprocessor.GrayToRgb(gray);
-        var pre = new ImagePreprocessor(224, ImageMode.Resize);
+        var pre = new ImagePreprocessor(224, ImageMode.Resize, Resample.Bicubic, PadColor.White);
         var x = new float[pre.ImageElementCount];
         pre.Process(rgb, 224, 224, x);
         var plane = 224 * 224;

@@ -40,7 +40,7 @@ public sealed class TokenizerParityTests
         Assert.Equal([tokenizer.NewlineId], tokenizer.Encode("\n"));
         Assert.Single(tokenizer.Encode("<loc0123>"));
         Assert.Single(tokenizer.Encode("<seg042>"));
-        Assert.Equal("<loc0123>", tokenizer.Model.Pieces[tokenizer.Encode("<loc0123>")[0]]);
+        Assert.Equal("<loc0123>", tokenizer.TokenOf(tokenizer.Encode("<loc0123>")[0]));
     }
 
     [Fact]

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using PaliGemma2.DocPipeline.Documents.Dicom;
 using PaliGemma2.DocPipeline.Documents.Tests.Dicom;
 
-// Benchmark: decode + window + resize-to-896 (DicomReader.Read + DicomFile.RenderSquare) of a synthetic
+// Benchmark: decode + window + resize-to-896 (DicomReader.Read + DicomFile.RenderLongSide) of a synthetic
 // 2,500 × 3,000 16-bit MONOCHROME1 radiograph encoded as lossless JPEG 2000 by gdcmconv, against
 // `gdcmconv --raw` (decode only, plus process start and file write) on the same file in the same run.
 var iterations = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 7;
@@ -25,7 +25,7 @@ try
     encode.Stop();
 
     // Warm-up: JIT, GDCM's native initialisation, OS file cache.
-    using (DicomReader.Read(j2k).RenderSquare(0, Size))
+    using (DicomReader.Read(j2k).RenderLongSide(0, Size))
     {
     }
 
@@ -41,7 +41,7 @@ try
         var watch = Stopwatch.StartNew();
         var file = DicomReader.Read(j2k);
         var decoded = watch.Elapsed.TotalMilliseconds;
-        using (var square = file.RenderSquare(0, Size))
+        using (var square = file.RenderLongSide(0, Size))
         {
             watch.Stop();
         }

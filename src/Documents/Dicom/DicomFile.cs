@@ -151,25 +151,25 @@ public sealed class DicomFile
 
     /// <summary>
     /// Renders a frame for a model input: aspect-preserving resize so the longer side is
-    /// <paramref name="size"/>, centred on a black square (radiograph convention).
+    /// <paramref name="size"/>, unpadded (the inference preprocessor fits it as the checkpoint declares).
     /// </summary>
-    public Image<Rgb24> RenderSquare(int frame, int size) => RenderSquare(frame, size, null);
+    public Image<Rgb24> RenderLongSide(int frame, int size) => RenderLongSide(frame, size, null);
 
-    /// <summary>As <see cref="RenderSquare(int, int)"/>, with an optional VOI window override.</summary>
-    public Image<Rgb24> RenderSquare(int frame, int size, DicomWindow? window)
+    /// <summary>As <see cref="RenderLongSide(int, int)"/>, with an optional VOI window override.</summary>
+    public Image<Rgb24> RenderLongSide(int frame, int size, DicomWindow? window)
     {
         CheckFrame(frame);
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         if (!IsMonochrome)
         {
             using var colour = RenderColour(frame);
-            return DicomImageOps.ResizeToSquare(colour, size, Color.Black);
+            return DicomImageOps.ResizeLongSide(colour, size);
         }
 
         // Resizing the single-channel image costs a third of resizing RGB; widen afterwards.
         using var gray = RenderGray(frame, window);
-        using var square = DicomImageOps.ResizeToSquare(gray, size, Color.Black);
-        return square.CloneAs<Rgb24>();
+        using var fitted = DicomImageOps.ResizeLongSide(gray, size);
+        return fitted.CloneAs<Rgb24>();
     }
 
     /// <summary>Renders a monochrome frame to 8-bit grey (same pipeline as <see cref="Render(int, DicomWindow?)"/>).</summary>

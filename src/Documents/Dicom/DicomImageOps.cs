@@ -8,11 +8,11 @@ namespace PaliGemma2.DocPipeline.Documents.Dicom;
 public static class DicomImageOps
 {
     /// <summary>
-    /// Aspect-preserving resize (bicubic, like the SigLIP image processor) so the longer side is
-    /// <paramref name="size"/>, centred on a <paramref name="size"/>² canvas of <paramref name="pad"/>
-    /// (black for radiographs). Returns a new image; the source is untouched.
+    /// Aspect-preserving resize so the longer side is <paramref name="size"/>, like a PDF page render. No
+    /// padding: fitting to the model's square (stretch or pad, and with what colour) is the checkpoint's
+    /// choice and happens in the inference preprocessor. Returns a new image; the source is untouched.
     /// </summary>
-    public static Image<TPixel> ResizeToSquare<TPixel>(Image<TPixel> image, int size, Color pad)
+    public static Image<TPixel> ResizeLongSide<TPixel>(Image<TPixel> image, int size)
         where TPixel : unmanaged, IPixel<TPixel>
     {
         ArgumentNullException.ThrowIfNull(image);
@@ -20,17 +20,8 @@ public static class DicomImageOps
         var scale = (double)size / Math.Max(image.Width, image.Height);
         var width = Math.Clamp((int)Math.Round(image.Width * scale), 1, size);
         var height = Math.Clamp((int)Math.Round(image.Height * scale), 1, size);
-        return image.Clone(context =>
-        {
-            if (width != image.Width || height != image.Height)
-            {
-                context.Resize(width, height, KnownResamplers.Bicubic);
-            }
-
-            if (width != size || height != size)
-            {
-                context.Pad(size, size, pad);
-            }
-        });
+        return width == image.Width && height == image.Height
+            ? image.Clone()
+            : image.Clone(context => context.Resize(width, height, KnownResamplers.Bicubic));
     }
 }

@@ -135,7 +135,7 @@ public sealed class PagePreparer(
             PreparedImage image;
             try
             {
-                using var square = file.RenderSquare(frame, resolution);
+                using var square = file.RenderLongSide(frame, resolution);
                 image = PageImages.Encode(square, png);
             }
             catch (DicomRejectedException ex)

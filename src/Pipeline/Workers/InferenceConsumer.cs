@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MassTransit;
@@ -210,10 +209,10 @@ public sealed class InferenceConsumer(
         var context = new PostProcessingContext
         {
             Resolution = info.Resolution,
-            FitMode = info.ImageMode == ImageMode.Resize ? FitMode.Resize : FitMode.PadToSquare,
+            FitMode = info.ImageMode == ImageMode.Pad ? FitMode.PadToSquare : FitMode.Resize,
             ImageWidth = page?.Width ?? 0,
             ImageHeight = page?.Height ?? 0,
-            BoxOrder = BoxOrders.GetOrAdd(info.Directory, ReadBoxOrder),
+            BoxOrder = info.BoxOrder == "yxyx" ? BoxOrder.YXYX : BoxOrder.XYXY,
             StopReason = g.StopReason.ToString(),
             TextLayer = PageText.Parse(page?.TextLayer),
         };
@@ -226,23 +225,6 @@ public sealed class InferenceConsumer(
             logger.LogError(ex, "Post-processor {PostProcessor} failed", info.PostProcessor);
             var payload = new JsonObject { ["text"] = g.Text, ["stopReason"] = context.StopReason };
             return new PostProcessed(payload, false, [$"Post-processor '{info.PostProcessor}' failed: {ex.Message}"]);
-        }
-    }
-
-    private static readonly ConcurrentDictionary<string, BoxOrder> BoxOrders = new(StringComparer.Ordinal);
-
-    // checkpoint.json "box_order": "xyxy" (the table paper's print order, default) or "yxyx" (PaliGemma detection order).
-    private static BoxOrder ReadBoxOrder(string directory)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "checkpoint.json")));
-            return doc.RootElement.TryGetProperty("box_order", out var o) && o.ValueKind == JsonValueKind.String
-                && string.Equals(o.GetString(), "yxyx", StringComparison.OrdinalIgnoreCase) ? BoxOrder.YXYX : BoxOrder.XYXY;
-        }
-        catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException)
-        {
-            return BoxOrder.XYXY;
         }
     }
 

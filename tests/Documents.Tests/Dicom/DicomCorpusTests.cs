@@ -143,9 +143,9 @@ public sealed class DicomCorpusTests
             using var image = file.Render(frame);
             Assert.Equal(header.Columns, image.Width);
             Assert.Equal(header.Rows, image.Height);
-            using var square = file.RenderSquare(frame, 224);
-            Assert.Equal(224, square.Width);
-            Assert.Equal(224, square.Height);
+            using var fitted = file.RenderLongSide(frame, 224);
+            Assert.Equal(224, Math.Max(fitted.Width, fitted.Height));
+            Assert.Equal(header.Columns >= header.Rows, fitted.Width == 224);
         }
     }
 

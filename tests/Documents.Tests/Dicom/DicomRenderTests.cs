@@ -145,22 +145,17 @@ public sealed class DicomRenderTests
     }
 
     [Fact]
-    public void Square_resize_keeps_aspect_and_pads_black()
+    public void Model_input_render_keeps_the_aspect_ratio_without_padding()
     {
-        // JPGExtended is 256 wide × 1024 high: the long side fills, bands left and right stay black.
+        // JPGExtended is 256 wide × 1024 high: the long side becomes 896, the short side scales with it,
+        // and nothing is padded (the checkpoint's image_mode decides that in the inference preprocessor).
         var file = DicomReader.Read(DicomTestEnvironment.CorpusFile("JPGExtended.dcm"));
         Assert.Equal((256, 1024), (file.Header.Columns, file.Header.Rows));
-        using var square = file.RenderSquare(0, 896);
-        Assert.Equal(896, square.Width);
-        Assert.Equal(896, square.Height);
-        var content = (int)Math.Round(256 * 896.0 / 1024);
-        var band = (896 - content) / 2;
-        Assert.Equal(new Rgb24(0, 0, 0), square[2, 448]);
-        Assert.Equal(new Rgb24(0, 0, 0), square[893, 448]);
-        Assert.Equal(new Rgb24(0, 0, 0), square[band - 2, 448]);
-        Assert.Equal(new Rgb24(0, 0, 0), square[896 - band + 1, 448]);
-        var all = Pixels(square);
-        Assert.Contains(Enumerable.Range(0, 896).Select(y => all[(y * 896) + 448]), p => p.R > 0);
+        using var fitted = file.RenderLongSide(0, 896);
+        Assert.Equal(896, fitted.Height);
+        Assert.Equal((int)Math.Round(256 * 896.0 / 1024), fitted.Width);
+        var all = Pixels(fitted);
+        Assert.Contains(Enumerable.Range(0, fitted.Height).Select(y => all[(y * fitted.Width) + (fitted.Width / 2)]), p => p.R > 0);
     }
 
     internal static Rgb24[] Pixels(Image<Rgb24> image)

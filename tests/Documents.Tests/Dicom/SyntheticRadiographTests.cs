@@ -52,16 +52,14 @@ public sealed class SyntheticRadiographTests(SyntheticRadiographFixture fixture)
     }
 
     [Fact]
-    public void Model_input_is_896_square_with_black_side_bands()
+    public void Model_input_render_is_896_on_the_long_side_and_unpadded()
     {
         var file = DicomReader.Read(fixture.J2kPath);
-        using var square = file.RenderSquare(0, 896);
-        Assert.Equal((896, 896), (square.Width, square.Height));
-        var pixels = DicomRenderTests.Pixels(square);
+        using var fitted = file.RenderLongSide(0, 896);
 
-        // 2,500 × 3,000 → 747 × 896: about 74 black columns each side.
-        Assert.Equal(default, pixels[(448 * 896) + 10]);
-        Assert.Equal(default, pixels[(448 * 896) + 885]);
-        Assert.NotEqual(default, pixels[(448 * 896) + 448]);
+        // 2,500 × 3,000 → 747 × 896: the short side scales with the long one and nothing is padded.
+        Assert.Equal((747, 896), (fitted.Width, fitted.Height));
+        var pixels = DicomRenderTests.Pixels(fitted);
+        Assert.NotEqual(default, pixels[(448 * 747) + 373]);
     }
 }
