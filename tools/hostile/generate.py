@@ -2,7 +2,7 @@
 """Writes a corpus of hostile files (and a few good ones) for docpipe's sandbox tests.
 
 Python 3 standard library only. Usage: generate.py <output-dir>
-Each file name says its class; EXPECTED.tsv lists what docpipe must make of each (status, reason_code,
+Each file name says its class; .expected.tsv (a dot file, so `docpipe process <dir>` skips it) lists what docpipe must make of each (status, reason_code,
 warning code). Nothing here is copied from elsewhere: every file is built byte by byte below.
 """
 import hashlib
@@ -238,7 +238,7 @@ def main():
         "truncated.dcm": (dicom(b"", rows=256, cols=256)[:3000], "failed", "dicom_corrupt"),
         "zero_bytes.pdf": (b"", "failed", "truncated"),
     }
-    with open(os.path.join(out, "EXPECTED.tsv"), "w") as f:
+    with open(os.path.join(out, ".expected.tsv"), "w") as f:
         f.write("file\tstatus\tcode\n")
         for name, (data, status, code) in files.items():
             with open(os.path.join(out, name), "wb") as g:
