@@ -43,8 +43,10 @@ public sealed class HostileFilesTests : IDisposable
 
         psi.Environment["COLUMNS"] = "240";
         psi.Environment["NO_COLOR"] = "1";
-        // The decoder gets 1 GiB of address space: the bomb (1.5 GiB inflated) must hit it.
-        psi.Environment["Preparation__Sandbox__MemoryLimitBytes"] = (1L << 30).ToString(CultureInfo.InvariantCulture);
+        // The decoder gets 1.5 GiB of address space (512 MiB of heap): the bomb must hit it.
+        psi.Environment["Preparation__Sandbox__MemoryLimitBytes"] = (1536L << 20).ToString(CultureInfo.InvariantCulture);
+        // mutool needs seconds to stream the bomb's 320 MiB of content; the shared test machine can be 10x slower.
+        psi.Environment["Preparation__Pdf__TimeoutPerPage"] = "00:01:30";
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -56,7 +58,12 @@ public sealed class HostileFilesTests : IDisposable
             await Task.Delay(50);
         }
 
-        Assert.True(process.HasExited, "docpipe process did not finish in 8 minutes");
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail("docpipe process did not finish in 8 minutes:\n" + await stdout + await stderr);
+        }
+
         var output = await stdout + await stderr;
         // 0: every document reached a terminal state (done or failed), which is what this test is about.
         Assert.True(process.ExitCode == 0, output);

@@ -127,7 +127,9 @@ public sealed class DistributedIntakeTests : IAsyncLifetime
     public async Task Corrupt_and_fuzzed_pdfs_fail_with_a_reason_while_the_rest_are_queued()
     {
         // Damaged beyond use: the renderer gives up, or reports damage and draws only empty pages.
-        string[] damaged = ["GHOSTSCRIPT-698804-1-fuzzed.pdf", "PDFBOX-3148-2-fuzzed.pdf", "bitmap-composite-or-xor-replace-refine.pdf", "outlines_for_editor.pdf"];
+        // Both mutool and pdftoppm report damage and draw only blank pages for these. The JBIG2 refinement file
+        // (bitmap-composite-or-xor-replace-refine.pdf) is drawn blank by MuPDF but with content by poppler: kept.
+        string[] damaged = ["GHOSTSCRIPT-698804-1-fuzzed.pdf", "PDFBOX-3148-2-fuzzed.pdf", "outlines_for_editor.pdf"];
         var files = Directory.GetFiles(TestServices.Corpus("pdf"), "*.pdf").Order(StringComparer.Ordinal).ToList();
         var ids = new Dictionary<Guid, string>();
         foreach (var f in files)

@@ -20,7 +20,11 @@ public sealed class SandboxOptions
     /// <summary>CPU-time limit of one decoder run, in seconds.</summary>
     public int CpuSeconds { get; set; } = 120;
 
-    /// <summary>Address-space limit of the decoder process (the .NET heap gets 60 % of it).</summary>
+    /// <summary>
+    /// Address-space limit of the decoder process. The .NET runtime itself needs about 1 GiB of address space
+    /// (code, stacks, GC bookkeeping), so the managed heap gets this minus 1 GiB; below 1.5 GiB the runtime
+    /// does not start.
+    /// </summary>
     public long MemoryLimitBytes { get; set; } = 4L << 30;
 
     /// <summary>The <c>docpipe-decode.dll</c> to run; next to the host's assemblies when empty.</summary>
@@ -74,7 +78,7 @@ public sealed class DecodeSandbox(SandboxOptions options, ILogger<DecodeSandbox>
         {
             // Without a hard limit the GC reserves far more address space than RLIMIT_AS allows and the runtime
             // cannot start; with one, a memory bomb ends as OutOfMemoryException inside the decoder.
-            ["DOTNET_GCHeapHardLimit"] = $"0x{Options.MemoryLimitBytes * 6 / 10:X}",
+            ["DOTNET_GCHeapHardLimit"] = $"0x{Math.Max(256L << 20, Options.MemoryLimitBytes - (1L << 30)):X}",
             ["DOTNET_gcServer"] = "0",
             ["DOTNET_TieredPGO"] = "0",
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",

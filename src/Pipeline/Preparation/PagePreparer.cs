@@ -137,7 +137,7 @@ public sealed class PagePreparer(
         // queueing those pages would spend GPU time on blanks and hide the corruption.
         if (damage.Count > 0 && drawn.All(x => x.Blank))
         {
-            throw new DocumentRejectedException(Reasons.PdfDamagedBlank, "The PDF is damaged and no page has visible content.");
+            throw new DocumentRejectedException(Reasons.PdfDamagedBlank, "The PDF is damaged: the renderers reported errors and drew no visible content on any page.");
         }
 
         PdfInfo? info = null;
@@ -169,36 +169,43 @@ public sealed class PagePreparer(
         return new PreparedDocument(task, metadata, pages);
     }
 
-    // Poppler's pdfinfo (a child process, fast, reads what readers read: junk before %PDF-, empty-password
-    // encryption); PdfPig's count when poppler cannot open the file.
+    // The primary renderer's own view of the page tree (mutool walks it as it draws: a looping tree is one page,
+    // as PdfPig sees it); poppler's pdfinfo when MuPDF cannot load it; PdfPig's count when neither opens the file.
     private static async Task<int> CountPagesAsync(string path, Task<PdfInfo> pdfPig, PdfRenderOptions limits, CancellationToken cancellationToken)
     {
-        var outcome = await ChildProcess.RunAsync("pdfinfo", [path], new ChildProcess.Limits(TimeSpan.FromSeconds(30), limits.MemoryLimitBytes, 30), cancellationToken, captureStdout: true).ConfigureAwait(false);
-        int? count = null;
-        if (outcome.ExitCode == 0)
+        var processLimits = new ChildProcess.Limits(TimeSpan.FromSeconds(30), limits.MemoryLimitBytes, 30);
+        var count = 0;
+        var mutool = await ChildProcess.RunAsync("mutool", ["show", path, "pages"], processLimits, cancellationToken, captureStdout: true).ConfigureAwait(false);
+        if (mutool.ExitCode == 0)
         {
-            var line = outcome.StdOut.Split('\n').FirstOrDefault(l => l.StartsWith("Pages:", StringComparison.Ordinal));
+            count = mutool.StdOut.Split('\n').Count(l => l.StartsWith("page ", StringComparison.Ordinal));
+        }
+
+        if (count == 0)
+        {
+            var pdfinfo = await ChildProcess.RunAsync("pdfinfo", [path], processLimits, cancellationToken, captureStdout: true).ConfigureAwait(false);
+            var line = pdfinfo.ExitCode == 0 ? pdfinfo.StdOut.Split('\n').FirstOrDefault(l => l.StartsWith("Pages:", StringComparison.Ordinal)) : null;
             if (line is not null && int.TryParse(line["Pages:".Length..].Trim(), CultureInfo.InvariantCulture, out var n))
             {
                 count = n;
             }
         }
 
-        if (count is null)
+        if (count == 0)
         {
             try
             {
                 count = (await pdfPig.ConfigureAwait(false)).PageCount;
             }
-            catch (DocumentRejectedException ex)
+            catch (DocumentRejectedException ex) when (ex.Code != Reasons.TooLarge)
             {
-                throw new DocumentRejectedException(Reasons.PdfUnreadable, "Neither poppler nor PdfPig can read this PDF's structure.", ex);
+                throw new DocumentRejectedException(Reasons.PdfUnreadable, "Neither MuPDF, poppler nor PdfPig can read this PDF's page tree.", ex);
             }
         }
 
         return count < 1 ? throw new DocumentRejectedException(Reasons.PdfNoPages, "PDF has no pages.")
             : count > limits.MaxPages ? throw new DocumentRejectedException(Reasons.TooLarge, $"PDF has {count} pages; the limit is {limits.MaxPages}.")
-            : count.Value;
+            : count;
     }
 
     private async Task<PreparedDocument> PrepareDicomAsync(string path, string task, int resolution, string scratch, Guid documentId, CancellationToken cancellationToken)
