@@ -80,6 +80,8 @@ public sealed class DecodeSandbox(SandboxOptions options, ILogger<DecodeSandbox>
             // cannot start; with one, a memory bomb ends as OutOfMemoryException inside the decoder.
             ["DOTNET_GCHeapHardLimit"] = $"0x{Math.Max(256L << 20, Options.MemoryLimitBytes - (1L << 30)):X}",
             ["DOTNET_gcServer"] = "0",
+            // glibc reserves 64 MiB of address space per thread arena; under RLIMIT_AS that, not the file, would run out.
+            ["MALLOC_ARENA_MAX"] = "2",
             ["DOTNET_TieredPGO"] = "0",
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
         });
@@ -121,6 +123,12 @@ public sealed class DecodeSandbox(SandboxOptions options, ILogger<DecodeSandbox>
 
     private DocumentRejectedException Failure(string what, int exitCode, string stderr)
     {
+        if (Contains(stderr, "Failed to create CoreCLR") || Contains(stderr, "GC heap initialization failed"))
+        {
+            // The runtime did not start: a configuration fault (limit too low), not this file's doing; retried, not stored.
+            throw new InvalidOperationException($"The {what} could not start under a {Options.MemoryLimitBytes >> 20} MiB address-space limit: {stderr}");
+        }
+
         var limitMib = Options.MemoryLimitBytes >> 20;
         if (exitCode == SandboxProtocol.ExitOutOfMemory || Contains(stderr, "OutOfMemoryException") || Contains(stderr, "bad_alloc") || Contains(stderr, "Out of memory"))
         {
