@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
 using PaliGemma2.DocPipeline.Tests.Shared;
 
 namespace PaliGemma2.DocPipeline.EndToEnd;
@@ -9,7 +10,7 @@ namespace PaliGemma2.DocPipeline.EndToEnd;
 /// Issue 11: hostile files (tools/hostile/generate.py) go through one <c>docpipe process</c> run together with
 /// good files; each ends as the generator expects, with its reason, and the host process stays small and alive.
 /// </summary>
-public sealed class HostileFilesTests : IDisposable
+public sealed class HostileFilesTests(ITestOutputHelper output) : IDisposable
 {
     // The host's own peak RSS (VmHWM). Parsing runs in docpipe-decode children, so a 1.5 GiB PdfPig
     // bomb must not show here; the host itself (EF, bus, ONNX demo model) needs a few hundred MiB.
@@ -64,9 +65,10 @@ public sealed class HostileFilesTests : IDisposable
             Assert.Fail("docpipe process did not finish in 8 minutes:\n" + await stdout + await stderr);
         }
 
-        var output = await stdout + await stderr;
+        var text = await stdout + await stderr;
+        output.WriteLine($"docpipe process peak RSS (VmHWM): {peak >> 20} MiB");
         // 0: every document reached a terminal state (done or failed), which is what this test is about.
-        Assert.True(process.ExitCode == 0, output);
+        Assert.True(process.ExitCode == 0, text);
         Assert.True(peak > 0, "no VmHWM sample was taken");
         Assert.True(peak < PeakRssBoundBytes, $"peak RSS {peak >> 20} MiB ≥ {PeakRssBoundBytes >> 20} MiB");
 
