@@ -51,6 +51,7 @@ public abstract class DocPipelineDbContext(DbContextOptions options) : DbContext
             e.Property(d => d.Source).HasMaxLength(16);
             e.Property(d => d.MediaType).HasMaxLength(128);
             e.Property(d => d.FileName).HasMaxLength(512);
+            e.Property(d => d.ReasonCode).HasMaxLength(48);
             e.Property(d => d.Status).HasConversion(LowerCase<DocumentStatus>()).HasMaxLength(16);
             e.Property(d => d.Metadata).HasColumnType(json);
             e.HasMany(d => d.Pages).WithOne().HasForeignKey(p => p.DocumentId).OnDelete(DeleteBehavior.Cascade);

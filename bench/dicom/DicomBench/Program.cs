@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging.Abstractions;
 using PaliGemma2.DocPipeline.Documents.Dicom;
+using PaliGemma2.DocPipeline.Documents.Images;
+using PaliGemma2.DocPipeline.Documents.Sandbox;
 using PaliGemma2.DocPipeline.Documents.Tests.Dicom;
 
 // Benchmark: decode + window + resize-to-896 (DicomReader.Read + DicomFile.RenderLongSide) of a synthetic
@@ -30,6 +33,10 @@ try
     }
 
     Run("gdcmconv", "--raw", j2k, Path.Combine(folder, "warm.dcm"));
+    var sandbox = new DecodeSandbox(new SandboxOptions(), NullLogger<DecodeSandbox>.Instance);
+    await sandbox.DecodeDicomAsync(j2k, Size, DicomLimits.Default, Path.Combine(folder, "warm-sandbox"), Guid.Empty, CancellationToken.None);
+    var inProcessPng = new List<double>();
+    var sandboxed = new List<double>();
 
     var ours = new List<double>();
     var decodeOnly = new List<double>();
@@ -56,6 +63,21 @@ try
         watch.Stop();
         gdcmconv.Add(watch.Elapsed.TotalMilliseconds);
         File.Delete(output);
+
+        // Preparation before issue 11 (in process: decode, render, PNG) vs now (the same work in docpipe-decode).
+        watch.Restart();
+        using (var square = DicomReader.Read(j2k).RenderLongSide(0, Size))
+        using (var png = new MemoryStream())
+        {
+            PageImages.Encode(square, png);
+        }
+
+        inProcessPng.Add(watch.Elapsed.TotalMilliseconds);
+        var scratch = Path.Combine(folder, "sandbox-" + i.ToString(CultureInfo.InvariantCulture));
+        watch.Restart();
+        await sandbox.DecodeDicomAsync(j2k, Size, DicomLimits.Default, scratch, Guid.Empty, CancellationToken.None);
+        sandboxed.Add(watch.Elapsed.TotalMilliseconds);
+        Directory.Delete(scratch, recursive: true);
     }
 
     var oursMedian = Median(ours);
@@ -73,6 +95,14 @@ try
         | ours: decode + window + resize (total) | {oursMedian:F0} |
         | gdcmconv --raw (decode + write, incl. process start) | {gdcmMedian:F0} |
         | ratio ours / gdcmconv | {oursMedian / gdcmMedian:F2} |
+
+        Sandbox cost (issue 11): the preparation step per DICOM, in process vs in docpipe-decode (process start, prlimit, PNG file).
+
+        | path | median ms |
+        |---|---|
+        | in process: Read + RenderLongSide + PNG encode | {Median(inProcessPng):F0} |
+        | sandboxed: DecodeSandbox.DecodeDicomAsync (same work in a child) | {Median(sandboxed):F0} |
+        | ratio sandboxed / in process | {Median(sandboxed) / Median(inProcessPng):F2} |
         """));
 }
 finally

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using PaliGemma2.DocPipeline.Api.Security;
 using PaliGemma2.DocPipeline.Contracts;
+using PaliGemma2.DocPipeline.Documents;
 using PaliGemma2.DocPipeline.Documents.Dicom;
 using PaliGemma2.DocPipeline.Pipeline.Intake;
 
@@ -71,17 +72,14 @@ internal static class DicomWebApi
                 {
                     await section.Body.CopyToAsync(file, ct).ConfigureAwait(false);
                     await file.FlushAsync(ct).ConfigureAwait(false);
-                    DicomHeader header;
-                    try
-                    {
-                        header = DicomReader.ReadHeader(temp);
-                    }
-                    catch (DicomRejectedException ex)
-                    {
-                        logger.LogInformation("STOW-RS part {Index} refused: {Reason}", index, ex.Message);
-                        failed.Add(Item(null, null, CannotUnderstand));
-                        continue;
-                    }
+                    // A bounded managed sniff, not GDCM: a header that makes GDCM abort must not take the API down.
+                    // The full header is read in the decoder sandbox during preparation.
+                    file.Position = 0;
+                    var head = new byte[(int)Math.Min(DicomSniffer.HeadLength, file.Length)];
+                    var read = await file.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, ct).ConfigureAwait(false);
+                    var header = MediaTypes.Sniff(head.AsSpan(0, Math.Min(read, MediaTypes.SniffLength))) == MediaTypes.Dicom
+                        ? DicomSniffer.Read(head.AsSpan(0, read))
+                        : new DicomIdentity("", "", "");
 
                     if (header.SopInstanceUid.Length == 0 || header.SopClassUid.Length == 0)
                     {

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using PaliGemma2.DocPipeline.Documents.Sandbox;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -65,7 +67,7 @@ internal static class BenchPrepareCommand
                     }
 
                     var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(pdf, ct).ConfigureAwait(false)));
-                    var preparer = new PagePreparer(blobs, Options.Create(new PreparationOptions { ScratchRoot = work }), Options.Create(renderOptions), Options.Create(new ImageLimits()), Options.Create(PaliGemma2.DocPipeline.Documents.Dicom.DicomLimits.Default));
+                    var preparer = new PagePreparer(blobs, Options.Create(new PreparationOptions { ScratchRoot = work }), Options.Create(renderOptions), Options.Create(new ImageLimits()), Options.Create(PaliGemma2.DocPipeline.Documents.Dicom.DicomLimits.Default), new DecodeSandbox(new SandboxOptions(), NullLogger<DecodeSandbox>.Instance));
                     sw.Restart();
                     var prepared = await preparer.PrepareAsync(key, "application/pdf", "table", resolution, ct).ConfigureAwait(false);
                     stageTimes.Add(sw.Elapsed.TotalSeconds);

@@ -72,7 +72,8 @@ internal static class ProcessCommand
                         .ToDictionaryAsync(d => d.Id, ct).ConfigureAwait(false);
                     var finished = rows.Values.Count(d => IsFinished(d.Status, inferring));
                     prepare.Value = finished;
-                    if (finished == submitted.Count || DateTime.UtcNow > deadline)
+                    // Two files can be one document (same bytes, or the same DICOM instance): count documents, not files.
+                    if (finished == ids.Distinct().Count() || DateTime.UtcNow > deadline)
                     {
                         break;
                     }
@@ -122,7 +123,7 @@ internal static class ProcessCommand
         AnsiConsole.MarkupLine("Query it: [bold]docpipe sql \"select task, checkpoint, generated_tokens, raw_text from results\"[/]");
         await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
         // Failed documents are results too (their reason is stored); only an unfinished run is an error.
-        return rows.Count == submitted.Count && rows.Values.All(d => IsFinished(d.Status, inferring)) ? 0 : 3;
+        return rows.Count == submitted.Select(s => s.Id).Distinct().Count() && rows.Values.All(d => IsFinished(d.Status, inferring)) ? 0 : 3;
     }
 
     private static bool IsFinished(DocumentStatus status, bool inferring) =>

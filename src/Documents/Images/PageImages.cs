@@ -40,10 +40,10 @@ public static class PageImages
         Image<Rgb24> image;
         try
         {
-            var info = Image.Identify(input) ?? throw new DocumentRejectedException("Not a recognised image format.");
+            var info = Image.Identify(input) ?? throw new DocumentRejectedException(Reasons.ImageUnreadable, "Not a recognised image format.");
             if ((long)info.Width * info.Height > limits.MaxPixels)
             {
-                throw new DocumentRejectedException($"Image is {info.Width}×{info.Height} pixels; the limit is {limits.MaxPixels} pixels.");
+                throw new DocumentRejectedException(Reasons.TooLarge, $"Image is {info.Width}×{info.Height} pixels; the limit is {limits.MaxPixels} pixels.");
             }
 
             input.Position = 0;
@@ -55,7 +55,7 @@ public static class PageImages
         }
         catch (Exception ex) when (ex is UnknownImageFormatException or InvalidImageContentException or ImageFormatException or NotSupportedException or EndOfStreamException)
         {
-            throw new DocumentRejectedException($"Not a readable image: {ex.Message}", ex);
+            throw new DocumentRejectedException(ex is EndOfStreamException ? Reasons.Truncated : Reasons.ImageUnreadable, "The image cannot be decoded (corrupt or truncated).", ex);
         }
 
         using (image)

@@ -37,7 +37,7 @@ public static class PdfInspector
         }
         catch (Exception ex) when (ex is not DocumentRejectedException and not OperationCanceledException and not OutOfMemoryException)
         {
-            throw new DocumentRejectedException($"Not a readable PDF: {ex.Message}", ex);
+            throw new DocumentRejectedException(Reasons.PdfUnreadable, "PdfPig cannot read this PDF's structure.", ex);
         }
     }
 
@@ -73,7 +73,7 @@ public static class PdfInspector
         catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {
             // PdfPig throws many exception types on broken files; all of them mean "not a readable PDF".
-            throw new DocumentRejectedException($"Not a readable PDF: {ex.Message}", ex);
+            throw new DocumentRejectedException(Reasons.PdfUnreadable, "PdfPig cannot read this PDF's structure.", ex);
         }
     }
 
@@ -84,13 +84,13 @@ public static class PdfInspector
         var size = new FileInfo(path).Length;
         if (size > limits.MaxFileBytes)
         {
-            throw new DocumentRejectedException($"PDF is {size} bytes; the limit is {limits.MaxFileBytes}.");
+            throw new DocumentRejectedException(Reasons.TooLarge, $"PDF is {size} bytes; the limit is {limits.MaxFileBytes}.");
         }
     }
 
     private static int CheckPages(int count, PdfRenderOptions limits) =>
-        count < 1 ? throw new DocumentRejectedException("PDF has no pages.")
-        : count > limits.MaxPages ? throw new DocumentRejectedException($"PDF has {count} pages; the limit is {limits.MaxPages}.")
+        count < 1 ? throw new DocumentRejectedException(Reasons.PdfNoPages, "PDF has no pages.")
+        : count > limits.MaxPages ? throw new DocumentRejectedException(Reasons.TooLarge, $"PDF has {count} pages; the limit is {limits.MaxPages}.")
         : count;
 
     private static PdfWord ToTopLeft(string text, PdfRectangle box, double pageHeight) =>

@@ -54,10 +54,34 @@ public sealed class PdfRenderer(PdfRenderOptions options)
     public async Task<RenderOutput> RenderAsync(
         string pdfPath, int firstPage, int lastPage, int longSide, string outputDirectory, CancellationToken cancellationToken)
     {
+        var pages = lastPage - firstPage + 1;
+        var run = await RunAsync(Options.Renderer, pdfPath, firstPage, lastPage, longSide, outputDirectory, cancellationToken).ConfigureAwait(false);
+        if (run.TimedOut)
+        {
+            throw new DocumentRejectedException(Reasons.PdfNotRendered, $"PDF renderer ({run.Tool}) timed out on pages {firstPage}-{lastPage}.");
+        }
+
+        if (run.ExitCode != 0 || run.Pages.Count != pages)
+        {
+            var detail = run.Errors.Count > 0 ? $": {run.Errors[0]}" : "";
+            throw new DocumentRejectedException(Reasons.PdfNotRendered,
+                $"PDF renderer ({run.Tool}) could not render pages {firstPage}-{lastPage} (exit {run.ExitCode}, {run.Pages.Count} of {pages} pages){detail}");
+        }
+
+        return new RenderOutput(run.Pages.Values.ToList(), run.Errors);
+    }
+
+    /// <summary>
+    /// Runs one renderer over pages <paramref name="firstPage"/>..<paramref name="lastPage"/> and reports what it
+    /// produced, page by page, however it ended: the caller decides what a failure means (another renderer, a warning).
+    /// </summary>
+    public async Task<RenderRun> RunAsync(
+        PdfRendererKind kind, string pdfPath, int firstPage, int lastPage, int longSide, string outputDirectory, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(pdfPath);
         Directory.CreateDirectory(outputDirectory);
         var pages = lastPage - firstPage + 1;
-        var (tool, args) = Options.Renderer switch
+        var (tool, args) = kind switch
         {
             PdfRendererKind.Mutool => ("mutool", new[]
             {
@@ -73,21 +97,21 @@ public sealed class PdfRenderer(PdfRenderOptions options)
 
         var timeout = TimeSpan.FromSeconds(5) + (Options.TimeoutPerPage * pages);
         var outcome = await ChildProcess.RunAsync(tool, args, timeout, Options.MemoryLimitBytes, cancellationToken).ConfigureAwait(false);
-        if (outcome.TimedOut)
+
+        // Both tools put the page number last in the name (mutool p0007.pnm, pdftoppm p-07.ppm / p-007.ppm).
+        var produced = new SortedDictionary<int, string>();
+        foreach (var file in Directory.GetFiles(outputDirectory))
         {
-            throw new DocumentRejectedException($"PDF renderer ({tool}) timed out after {timeout.TotalSeconds:0} s on pages {firstPage}-{lastPage}.");
+            var name = Path.GetFileNameWithoutExtension(file);
+            var digits = name[(name.TrimEnd("0123456789".ToCharArray()).Length)..];
+            if (digits.Length > 0 && int.TryParse(digits, System.Globalization.CultureInfo.InvariantCulture, out var page)
+                && page >= firstPage && page <= lastPage && new FileInfo(file).Length > 0)
+            {
+                produced[page] = file;
+            }
         }
 
-        var files = Directory.GetFiles(outputDirectory).Order(StringComparer.Ordinal).ToArray();
-        var errors = Errors(outcome.StdErr);
-        if (outcome.ExitCode != 0 || files.Length != pages)
-        {
-            var detail = errors.Count > 0 ? $": {errors[0]}" : "";
-            throw new DocumentRejectedException(
-                $"PDF renderer ({tool}) could not render pages {firstPage}-{lastPage} (exit {outcome.ExitCode}, {files.Length} of {pages} pages){detail}");
-        }
-
-        return new RenderOutput(files, errors);
+        return new RenderRun(tool, produced, outcome.ExitCode, outcome.TimedOut, Errors(outcome.StdErr));
     }
 
     // mutool prefixes damage with "error:", poppler with "Syntax Error"; warnings (missing ICC, odd CMaps) are noise.
@@ -99,6 +123,9 @@ public sealed class PdfRenderer(PdfRenderOptions options)
             .Take(10)
             .ToList();
 }
+
+/// <summary>What one renderer run produced: page number → file, how it ended and the damage it reported.</summary>
+public sealed record RenderRun(string Tool, IReadOnlyDictionary<int, string> Pages, int ExitCode, bool TimedOut, IReadOnlyList<string> Errors);
 
 /// <summary>Rendered page files (in page order) and the damage the renderer reported on the way.</summary>
 public sealed record RenderOutput(IReadOnlyList<string> Files, IReadOnlyList<string> Errors);

@@ -10,16 +10,34 @@ namespace PaliGemma2.DocPipeline.Documents.Processes;
 public static class ChildProcess
 {
     /// <summary>Outcome of a run.</summary>
-    /// <param name="ExitCode">Exit status; -1 when killed on timeout.</param>
+    /// <param name="ExitCode">Exit status (128 + signal number when a signal ended it); -1 when killed on timeout.</param>
     /// <param name="StdErr">Last part of standard error.</param>
     /// <param name="TimedOut">Whether the timeout killed it.</param>
-    public sealed record Outcome(int ExitCode, string StdErr, bool TimedOut);
+    public sealed record Outcome(int ExitCode, string StdErr, bool TimedOut)
+    {
+        /// <summary>Standard output, when the run asked for it (first 64 KiB).</summary>
+        public string StdOut { get; init; } = "";
+    }
 
     /// <summary>Runs <paramref name="fileName"/> with arguments, limited in time and memory.</summary>
+    public static Task<Outcome> RunAsync(
+        string fileName, IEnumerable<string> arguments, TimeSpan timeout, long memoryLimitBytes, CancellationToken cancellationToken) =>
+        RunAsync(fileName, arguments, new Limits(timeout, memoryLimitBytes), cancellationToken);
+
+    /// <summary>Limits of one run.</summary>
+    /// <param name="Timeout">Wall-clock limit; the process tree is killed after it.</param>
+    /// <param name="MemoryLimitBytes">Address-space limit (RLIMIT_AS).</param>
+    /// <param name="CpuSeconds">CPU-time limit (RLIMIT_CPU, SIGXCPU then SIGKILL); 0 for none.</param>
+    /// <param name="Environment">Extra environment variables for the child.</param>
+    public sealed record Limits(TimeSpan Timeout, long MemoryLimitBytes, int CpuSeconds = 0, IReadOnlyDictionary<string, string>? Environment = null);
+
+    /// <summary>Runs <paramref name="fileName"/> with arguments under <paramref name="limits"/>.</summary>
     public static async Task<Outcome> RunAsync(
-        string fileName, IEnumerable<string> arguments, TimeSpan timeout, long memoryLimitBytes, CancellationToken cancellationToken)
+        string fileName, IEnumerable<string> arguments, Limits limits, CancellationToken cancellationToken, bool captureStdout = false)
     {
         ArgumentNullException.ThrowIfNull(arguments);
+        ArgumentNullException.ThrowIfNull(limits);
+        var (timeout, memoryLimitBytes) = (limits.Timeout, limits.MemoryLimitBytes);
         var psi = new ProcessStartInfo("prlimit")
         {
             RedirectStandardError = true,
@@ -27,6 +45,16 @@ public static class ChildProcess
             UseShellExecute = false,
         };
         psi.ArgumentList.Add($"--as={memoryLimitBytes}");
+        if (limits.CpuSeconds > 0)
+        {
+            psi.ArgumentList.Add($"--cpu={limits.CpuSeconds}");
+        }
+
+        foreach (var (key, value) in limits.Environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[key] = value;
+        }
+
         psi.ArgumentList.Add("--");
         psi.ArgumentList.Add(fileName);
         foreach (var a in arguments)
@@ -36,6 +64,7 @@ public static class ChildProcess
 
         using var process = new Process { StartInfo = psi };
         var stderr = new StringBuilder();
+        var head = new StringBuilder();
         process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is null)
@@ -45,7 +74,13 @@ public static class ChildProcess
 
             lock (stderr)
             {
-                // Keep the tail: the last lines say why a tool gave up.
+                // Keep the head (a runtime names a stack overflow first, then prints thousands of frames)
+                if (head.Length < 2048)
+                {
+                    head.AppendLine(e.Data);
+                }
+
+                // and the tail: the last lines say why a tool gave up.
                 if (stderr.Length > 8192)
                 {
                     stderr.Remove(0, stderr.Length - 4096);
@@ -54,7 +89,20 @@ public static class ChildProcess
                 stderr.AppendLine(e.Data);
             }
         };
-        process.OutputDataReceived += (_, _) => { };
+        var stdout = new StringBuilder();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (captureStdout && e.Data is not null)
+            {
+                lock (stdout)
+                {
+                    if (stdout.Length < 65536)
+                    {
+                        stdout.AppendLine(e.Data);
+                    }
+                }
+            }
+        };
         process.Start();
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
@@ -70,18 +118,28 @@ public static class ChildProcess
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
-            return new Outcome(-1, Tail(stderr), TimedOut: true);
+            return new Outcome(-1, Text(head, stderr), TimedOut: true);
         }
 
-        return new Outcome(process.ExitCode, Tail(stderr), TimedOut: false);
+        // WaitForExitAsync returns once the output pipes are drained too, so both texts are complete here.
+        lock (stdout)
+        {
+            return new Outcome(process.ExitCode, Text(head, stderr), TimedOut: false) { StdOut = stdout.ToString() };
+        }
     }
 
-    private static string Tail(StringBuilder sb)
+    private static string Text(StringBuilder head, StringBuilder tail)
     {
-        lock (sb)
+        lock (tail)
         {
-            var s = sb.ToString().Trim();
-            return s.Length <= 4000 ? s : s[^4000..];
+            var all = tail.ToString().Trim();
+            var start = head.ToString().Trim();
+            if (all.Length <= 4000 && all.StartsWith(start, StringComparison.Ordinal))
+            {
+                return all;
+            }
+
+            return (start.Length <= 1000 ? start : start[..1000]) + "\n…\n" + all[^Math.Min(all.Length, 3000)..];
         }
     }
 }

@@ -4,6 +4,9 @@ using Microsoft.Extensions.DependencyInjection;
 using PaliGemma2.DocPipeline.Documents.Dicom;
 using PaliGemma2.DocPipeline.Documents.Images;
 using PaliGemma2.DocPipeline.Documents.Pdf;
+using PaliGemma2.DocPipeline.Documents.Sandbox;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Pipeline.Intake;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Pipeline.Preparation;
@@ -35,6 +38,8 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<PreparationOptions>().BindConfiguration(PreparationOptions.Section);
         services.AddOptions<PdfRenderOptions>().BindConfiguration(PdfRenderOptions.Section);
         services.AddOptions<ImageLimits>().BindConfiguration(ImageLimits.Section);
+        services.AddOptions<SandboxOptions>().BindConfiguration(SandboxOptions.Section);
+        services.AddSingleton(sp => new DecodeSandbox(sp.GetRequiredService<IOptions<SandboxOptions>>().Value, sp.GetRequiredService<ILogger<DecodeSandbox>>()));
         services.AddSingleton(Microsoft.Extensions.Options.Options.Create(DicomLimits.Default));
         services.AddSingleton(TimeProvider.System);
 

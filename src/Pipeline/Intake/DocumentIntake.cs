@@ -171,16 +171,9 @@ public sealed class DocumentIntake(DocPipelineDbContext db, IBlobStore blobs, IP
 
     private static string? TryReadSopInstanceUid(string path)
     {
-        try
-        {
-            var uid = DicomReader.ReadHeader(path).SopInstanceUid;
-            return string.IsNullOrWhiteSpace(uid) ? null : uid.Trim();
-        }
-        catch (DicomRejectedException)
-        {
-            // Preparation reads it again and stores the reason; intake only dedupes what it can read.
-            return null;
-        }
+        // Only a bounded managed sniff: GDCM (which aborts the process on some headers) runs in the decoder sandbox.
+        var uid = DicomSniffer.ReadFile(path).SopInstanceUid;
+        return uid.Length == 0 ? null : uid;
     }
 
     private static string? SafeName(string? name)

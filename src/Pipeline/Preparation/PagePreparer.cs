@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Contracts;
@@ -5,20 +6,24 @@ using PaliGemma2.DocPipeline.Documents;
 using PaliGemma2.DocPipeline.Documents.Dicom;
 using PaliGemma2.DocPipeline.Documents.Images;
 using PaliGemma2.DocPipeline.Documents.Pdf;
+using PaliGemma2.DocPipeline.Documents.Processes;
+using PaliGemma2.DocPipeline.Documents.Sandbox;
 using PaliGemma2.DocPipeline.Storage.Blobs;
 
 namespace PaliGemma2.DocPipeline.Pipeline.Preparation;
 
 /// <summary>
 /// Turns a stored file into page images at the checkpoint's resolution: PDFs through PdfPig (text)
-/// and an out-of-process renderer (pixels), raster images as one page, DICOM frames as pages.
+/// and out-of-process renderers (pixels), raster images as one page, DICOM frames as pages. Every
+/// parser of the file's bytes runs in a child process (<see cref="DecodeSandbox"/>, mutool, pdftoppm).
 /// </summary>
 public sealed class PagePreparer(
     IBlobStore blobs,
     IOptions<PreparationOptions> options,
     IOptions<PdfRenderOptions> pdfOptions,
     IOptions<ImageLimits> imageLimits,
-    IOptions<DicomLimits> dicomLimits)
+    IOptions<DicomLimits> dicomLimits,
+    DecodeSandbox sandbox)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -27,55 +32,26 @@ public sealed class PagePreparer(
 
     /// <summary>Prepares the file with blob key <paramref name="sha256"/>.</summary>
     /// <exception cref="DocumentRejectedException">The file cannot be prepared; the message is the stored reason.</exception>
-    public async Task<PreparedDocument> PrepareAsync(string sha256, string mediaType, string task, int resolution, CancellationToken cancellationToken)
+    public async Task<PreparedDocument> PrepareAsync(string sha256, string mediaType, string task, int resolution, CancellationToken cancellationToken, Guid documentId = default)
     {
         var path = blobs.GetPath(sha256);
         var size = new FileInfo(path).Length;
         if (size > options.Value.MaxFileBytes)
         {
-            throw new DocumentRejectedException($"File is {size} bytes; the limit is {options.Value.MaxFileBytes}.");
+            throw new DocumentRejectedException(Reasons.TooLarge, $"File is {size} bytes; the limit is {options.Value.MaxFileBytes}.");
         }
 
-        return mediaType switch
-        {
-            MediaTypes.Pdf => await PreparePdfAsync(path, RequireImageTask(task, "PDF"), resolution, cancellationToken).ConfigureAwait(false),
-            MediaTypes.Png or MediaTypes.Jpeg or MediaTypes.Tiff => await PrepareImageAsync(path, RequireImageTask(task, "an image"), resolution, cancellationToken).ConfigureAwait(false),
-            MediaTypes.Dicom => await PrepareDicomAsync(path, task, resolution, cancellationToken).ConfigureAwait(false),
-            _ => throw new DocumentRejectedException("Unsupported file type: not a PDF, PNG, JPEG, TIFF or DICOM file."),
-        };
-    }
-
-    private static string RequireImageTask(string task, string what) =>
-        task == TaskNames.Auto
-            ? throw new DocumentRejectedException($"Task 'auto' only routes DICOM radiographs; submit {what} with an explicit task.")
-            : task;
-
-    private async Task<PreparedDocument> PreparePdfAsync(string path, string task, int resolution, CancellationToken cancellationToken)
-    {
-        var renderOptions = pdfOptions.Value;
-        var pageCount = PdfInspector.CountPages(path, renderOptions);
-
-        // Text extraction (PdfPig, managed) and rendering (child process) use different cores: overlap them.
-        var textTask = Task.Run(() => PdfInspector.Inspect(path, renderOptions), cancellationToken);
-        var renderer = new PdfRenderer(renderOptions);
-        var scratch = Path.Combine(options.Value.ScratchRoot ?? Path.GetTempPath(), "docpipe-render-" + Guid.NewGuid().ToString("N"));
-        var images = new (PreparedPage Page, bool Blank)[pageCount];
-        var damage = new List<string>();
+        var scratch = Path.Combine(options.Value.ScratchRoot ?? Path.GetTempPath(), "docpipe-prepare-" + Guid.NewGuid().ToString("N"));
         try
         {
-            for (var first = 1; first <= pageCount; first += renderOptions.PagesPerRun)
+            return mediaType switch
             {
-                var last = Math.Min(pageCount, first + renderOptions.PagesPerRun - 1);
-                var output = await renderer.RenderAsync(path, first, last, resolution, Path.Combine(scratch, $"{first}"), cancellationToken).ConfigureAwait(false);
-                damage.AddRange(output.Errors);
-                // PNG encoding is the costliest step per page; spread it over the cores.
-                var parallel = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken };
-                await Parallel.ForEachAsync(Enumerable.Range(0, output.Files.Count), parallel, async (i, ct) =>
-                {
-                    images[first - 1 + i] = await StoreImageAsync(output.Files[i], first - 1 + i, resolution, null, ct).ConfigureAwait(false);
-                    File.Delete(output.Files[i]);
-                }).ConfigureAwait(false);
-            }
+                _ when size == 0 => throw new DocumentRejectedException(Reasons.Truncated, "The file is empty (0 bytes)."),
+                MediaTypes.Pdf => await PreparePdfAsync(path, RequireImageTask(task, "PDF"), resolution, scratch, documentId, cancellationToken).ConfigureAwait(false),
+                MediaTypes.Png or MediaTypes.Jpeg or MediaTypes.Tiff => await PrepareImageAsync(path, RequireImageTask(task, "an image"), resolution, scratch, documentId, cancellationToken).ConfigureAwait(false),
+                MediaTypes.Dicom => await PrepareDicomAsync(path, task, resolution, scratch, documentId, cancellationToken).ConfigureAwait(false),
+                _ => throw new DocumentRejectedException(Reasons.UnsupportedType, "Unsupported file type: not a PDF, PNG, JPEG, TIFF or DICOM file."),
+            };
         }
         finally
         {
@@ -84,82 +60,194 @@ public sealed class PagePreparer(
                 Directory.Delete(scratch, recursive: true);
             }
         }
+    }
 
-        var info = await textTask.ConfigureAwait(false);
-        var pages = images.Select(x => x.Page with
+    private static string RequireImageTask(string task, string what) =>
+        task == TaskNames.Auto
+            ? throw new DocumentRejectedException(Reasons.WrongTask, $"Task 'auto' only routes DICOM radiographs; submit {what} with an explicit task.")
+            : task;
+
+    private async Task<PreparedDocument> PreparePdfAsync(string path, string task, int resolution, string scratch, Guid documentId, CancellationToken cancellationToken)
+    {
+        var renderOptions = pdfOptions.Value;
+        var warnings = new List<Warning>();
+
+        // PdfPig (text layer) runs in the sandbox while the renderers draw: different cores, and its failure is only a warning.
+        var textTask = sandbox.ReadPdfTextAsync(path, renderOptions.MaxPages, Path.Combine(scratch, "text"), documentId, cancellationToken);
+        var pageCount = await CountPagesAsync(path, textTask, renderOptions, cancellationToken).ConfigureAwait(false);
+
+        var renderer = new PdfRenderer(renderOptions);
+        var fallback = renderOptions.Renderer == PdfRendererKind.Mutool ? PdfRendererKind.Pdftoppm : PdfRendererKind.Mutool;
+        var images = new (PreparedPage Page, bool Blank)?[pageCount];
+        var damage = new List<string>();
+        for (var first = 1; first <= pageCount; first += renderOptions.PagesPerRun)
         {
-            TextLayer = info.Pages[x.Page.Index].Words.Count == 0 ? null : JsonSerializer.Serialize(info.Pages[x.Page.Index], Json),
-        }).ToList();
-        var blankPages = images.Count(x => x.Blank);
+            var last = Math.Min(pageCount, first + renderOptions.PagesPerRun - 1);
+            var run = await renderer.RunAsync(renderOptions.Renderer, path, first, last, resolution, Path.Combine(scratch, $"{first}"), cancellationToken).ConfigureAwait(false);
+            damage.AddRange(run.Errors);
+            if (run.ExitCode != 0 && run.Pages.Count > 0)
+            {
+                warnings.Add(new Warning(Reasons.RendererWarning, $"{run.Tool} exited with status {run.ExitCode} on pages {first}-{last} after drawing {run.Pages.Count} of them; those pages are kept."));
+            }
+
+            // PNG encoding is the costliest step per page; spread it over the cores.
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken };
+            await Parallel.ForEachAsync(run.Pages, parallel, async (p, ct) =>
+            {
+                images[p.Key - 1] = await StoreRenderedAsync(p.Value, p.Key - 1, resolution, ct).ConfigureAwait(false);
+                File.Delete(p.Value);
+            }).ConfigureAwait(false);
+
+            // A page the first renderer could not draw, or drew empty, gets a second opinion from the other one.
+            for (var page = first; page <= last; page++)
+            {
+                if (images[page - 1] is { Blank: false })
+                {
+                    continue;
+                }
+
+                var second = await renderer.RunAsync(fallback, path, page, page, resolution, Path.Combine(scratch, $"{fallback}-{page}"), cancellationToken).ConfigureAwait(false);
+                if (!second.Pages.TryGetValue(page, out var file))
+                {
+                    continue;
+                }
+
+                var candidate = await StoreRenderedAsync(file, page - 1, resolution, cancellationToken).ConfigureAwait(false);
+                if (images[page - 1] is null || !candidate.Blank)
+                {
+                    images[page - 1] = candidate;
+                    damage.AddRange(second.Errors);
+                }
+            }
+        }
+
+        var drawn = images.Where(x => x is not null).Select(x => x!.Value).ToList();
+        if (drawn.Count == 0)
+        {
+            throw new DocumentRejectedException(Reasons.PdfNotRendered, "Neither mutool nor pdftoppm could draw any page of this PDF.");
+        }
+
+        var missing = Enumerable.Range(1, pageCount).Where(p => images[p - 1] is null).ToList();
+        if (missing.Count > 0)
+        {
+            warnings.Add(new Warning(Reasons.PdfNotRendered, $"No renderer could draw page(s) {string.Join(", ", missing.Take(20))}; the other pages go on."));
+        }
 
         // A renderer that reports damage and then draws nothing but empty pages has recovered nothing:
         // queueing those pages would spend GPU time on blanks and hide the corruption.
-        if (damage.Count > 0 && blankPages == pages.Count)
+        if (damage.Count > 0 && drawn.All(x => x.Blank))
         {
-            throw new DocumentRejectedException($"PDF is damaged and no page has visible content (renderer: {damage[0]}).");
+            throw new DocumentRejectedException(Reasons.PdfDamagedBlank, "The PDF is damaged: the renderers reported errors and drew no visible content on any page.");
         }
+
+        PdfInfo? info = null;
+        try
+        {
+            info = await textTask.ConfigureAwait(false);
+        }
+        catch (DocumentRejectedException ex)
+        {
+            warnings.Add(new Warning(Reasons.TextLayerUnreadable, $"The text layer cannot be read ({ex.Message}); pages have no words."));
+        }
+
+        var pages = drawn.Select(x => x.Page with
+        {
+            TextLayer = info is null || x.Page.Index >= info.Pages.Count || info.Pages[x.Page.Index].Words.Count == 0
+                ? null
+                : JsonSerializer.Serialize(info.Pages[x.Page.Index], Json),
+        }).ToList();
 
         var metadata = JsonSerializer.Serialize(new
         {
             pageCount,
-            producer = info.Producer,
-            title = info.Title,
+            producer = info?.Producer,
+            title = info?.Title,
             renderer = renderOptions.Renderer.ToString().ToLowerInvariant(),
             renderWarnings = damage.Count == 0 ? null : damage.Distinct(StringComparer.Ordinal).ToList(),
+            warnings = warnings.Count == 0 ? null : warnings,
         }, Json);
         return new PreparedDocument(task, metadata, pages);
     }
 
-    private async Task<PreparedDocument> PrepareDicomAsync(string path, string task, int resolution, CancellationToken cancellationToken)
+    // The primary renderer's own view of the page tree (mutool walks it as it draws: a looping tree is one page,
+    // as PdfPig sees it); poppler's pdfinfo when MuPDF cannot load it; PdfPig's count when neither opens the file.
+    private static async Task<int> CountPagesAsync(string path, Task<PdfInfo> pdfPig, PdfRenderOptions limits, CancellationToken cancellationToken)
     {
-        DicomFile file;
-        try
+        var processLimits = new ChildProcess.Limits(TimeSpan.FromSeconds(30), limits.MemoryLimitBytes, 30);
+        var count = 0;
+        var mutool = await ChildProcess.RunAsync("mutool", ["show", path, "pages"], processLimits, cancellationToken, captureStdout: true).ConfigureAwait(false);
+        if (mutool.ExitCode == 0)
         {
-            file = DicomReader.Read(path, dicomLimits.Value);
-        }
-        catch (DicomRejectedException ex)
-        {
-            throw new DocumentRejectedException(ex.Reason, ex);
+            count = mutool.StdOut.Split('\n').Count(l => l.StartsWith("page ", StringComparison.Ordinal));
         }
 
+        if (count == 0)
+        {
+            var pdfinfo = await ChildProcess.RunAsync("pdfinfo", [path], processLimits, cancellationToken, captureStdout: true).ConfigureAwait(false);
+            var line = pdfinfo.ExitCode == 0 ? pdfinfo.StdOut.Split('\n').FirstOrDefault(l => l.StartsWith("Pages:", StringComparison.Ordinal)) : null;
+            if (line is not null && int.TryParse(line["Pages:".Length..].Trim(), CultureInfo.InvariantCulture, out var n))
+            {
+                count = n;
+            }
+        }
+
+        if (count == 0)
+        {
+            try
+            {
+                count = (await pdfPig.ConfigureAwait(false)).PageCount;
+            }
+            catch (DocumentRejectedException ex) when (ex.Code != Reasons.TooLarge)
+            {
+                throw new DocumentRejectedException(Reasons.PdfUnreadable, "Neither MuPDF, poppler nor PdfPig can read this PDF's page tree.", ex);
+            }
+        }
+
+        return count < 1 ? throw new DocumentRejectedException(Reasons.PdfNoPages, "PDF has no pages.")
+            : count > limits.MaxPages ? throw new DocumentRejectedException(Reasons.TooLarge, $"PDF has {count} pages; the limit is {limits.MaxPages}.")
+            : count;
+    }
+
+    private async Task<PreparedDocument> PrepareDicomAsync(string path, string task, int resolution, string scratch, Guid documentId, CancellationToken cancellationToken)
+    {
+        var file = await sandbox.DecodeDicomAsync(path, resolution, dicomLimits.Value, scratch, documentId, cancellationToken).ConfigureAwait(false);
         if (task == TaskNames.Auto)
         {
             var route = DicomTaskRouter.RouteAuto(file.Header);
-            task = route.Task ?? throw new DocumentRejectedException($"Task 'auto' found no task for this DICOM: {route.Reason}");
+            task = route.Task ?? throw new DocumentRejectedException(Reasons.DicomNoTask, $"Task 'auto' found no task for this DICOM: {route.Reason}");
         }
 
-        var pages = new List<PreparedPage>(file.FrameCount);
-        for (var frame = 0; frame < file.FrameCount; frame++)
+        var pages = new List<PreparedPage>(file.Frames.Count);
+        for (var frame = 0; frame < file.Frames.Count; frame++)
         {
-            using var png = new MemoryStream();
-            PreparedImage image;
-            try
-            {
-                using var square = file.RenderLongSide(frame, resolution);
-                image = PageImages.Encode(square, png);
-            }
-            catch (DicomRejectedException ex)
-            {
-                throw new DocumentRejectedException(ex.Reason, ex);
-            }
-
-            png.Position = 0;
-            var blob = await blobs.PutAsync(png, cancellationToken).ConfigureAwait(false);
+            var image = file.Frames[frame];
+            var blob = await PutFileAsync(Path.Combine(scratch, image.File), cancellationToken).ConfigureAwait(false);
             pages.Add(new PreparedPage(frame, image.Width, image.Height, blob.Key, null));
         }
 
-        var metadata = new Dictionary<string, object?>(file.Header.ToMetadata()) { ["pageCount"] = file.FrameCount };
+        var metadata = new Dictionary<string, object?>(file.Header.ToMetadata()) { ["pageCount"] = file.Frames.Count };
         return new PreparedDocument(task, JsonSerializer.Serialize(metadata, Json), pages);
     }
 
-    private async Task<PreparedDocument> PrepareImageAsync(string path, string task, int resolution, CancellationToken cancellationToken)
+    private async Task<PreparedDocument> PrepareImageAsync(string path, string task, int resolution, string scratch, Guid documentId, CancellationToken cancellationToken)
     {
-        var (page, _) = await StoreImageAsync(path, 0, resolution, null, cancellationToken).ConfigureAwait(false);
+        var image = await sandbox.PrepareImageAsync(path, resolution, imageLimits.Value, scratch, documentId, cancellationToken).ConfigureAwait(false);
+        var blob = await PutFileAsync(Path.Combine(scratch, image.File), cancellationToken).ConfigureAwait(false);
         var metadata = JsonSerializer.Serialize(new { pageCount = 1 }, Json);
-        return new PreparedDocument(task, metadata, [page]);
+        return new PreparedDocument(task, metadata, [new PreparedPage(0, image.Width, image.Height, blob.Key, null)]);
     }
 
-    private async Task<(PreparedPage Page, bool Blank)> StoreImageAsync(string imagePath, int index, int resolution, string? textLayer, CancellationToken cancellationToken)
+    private async Task<BlobInfo> PutFileAsync(string file, CancellationToken cancellationToken)
+    {
+        var stream = File.OpenRead(file);
+        await using (stream.ConfigureAwait(false))
+        {
+            return await blobs.PutAsync(stream, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // Renderer output (PNM that mutool/pdftoppm just wrote), not the user's bytes: decoded here, in process.
+    private async Task<(PreparedPage Page, bool Blank)> StoreRenderedAsync(string imagePath, int index, int resolution, CancellationToken cancellationToken)
     {
         using var png = new MemoryStream();
         PreparedImage image;
@@ -170,6 +258,8 @@ public sealed class PagePreparer(
 
         png.Position = 0;
         var blob = await blobs.PutAsync(png, cancellationToken).ConfigureAwait(false);
-        return (new PreparedPage(index, image.Width, image.Height, blob.Key, textLayer), image.IsBlank);
+        return (new PreparedPage(index, image.Width, image.Height, blob.Key, null), image.IsBlank);
     }
+
+    private sealed record Warning(string Code, string Message);
 }

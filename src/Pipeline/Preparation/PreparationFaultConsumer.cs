@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using PaliGemma2.DocPipeline.Contracts;
+using PaliGemma2.DocPipeline.Documents;
 using PaliGemma2.DocPipeline.Storage;
 using PaliGemma2.DocPipeline.Storage.Entities;
 
@@ -25,11 +26,12 @@ public sealed class PreparationFaultConsumer(DocPipelineDbContext db, ILogger<Pr
         }
 
         var error = context.Message.Exceptions.FirstOrDefault();
-        var reason = $"Preparation failed: {error?.ExceptionType?.Split('.')[^1]}: {error?.Message}";
         document.Status = DocumentStatus.Failed;
-        document.Error = reason.Length <= 1000 ? reason : reason[..1000];
+        // Exception texts are for the log; the stored reason is plain words from the reasons table.
+        document.Error = "Preparation failed after retries (an internal error, not a problem with the file as far as we know).";
+        document.ReasonCode = Reasons.PreparationError;
         await db.SaveChangesAsync(context.CancellationToken).ConfigureAwait(false);
         await context.Publish(new DocumentFailed { DocumentId = id, Reason = document.Error }, context.CancellationToken).ConfigureAwait(false);
-        logger.LogWarning("Document {DocumentId} failed after retries: {Reason}", id, document.Error);
+        logger.LogWarning("Document {DocumentId} failed after retries: {ExceptionType}: {Message}", id, error?.ExceptionType, error?.Message);
     }
 }

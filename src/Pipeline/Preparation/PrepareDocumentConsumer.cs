@@ -50,15 +50,17 @@ public sealed class PrepareDocumentConsumer(
         PreparedDocument prepared;
         try
         {
-            prepared = await preparer.PrepareAsync(document.Sha256, document.MediaType, document.Task, resolution, ct).ConfigureAwait(false);
+            prepared = await preparer.PrepareAsync(document.Sha256, document.MediaType, document.Task, resolution, ct, document.Id).ConfigureAwait(false);
         }
         catch (DocumentRejectedException ex)
         {
             document.Status = DocumentStatus.Failed;
             document.Error = ex.Message;
+            document.ReasonCode = ex.Code;
             await db.SaveChangesAsync(ct).ConfigureAwait(false);
             await context.Publish(new DocumentFailed { DocumentId = document.Id, Reason = ex.Message }, ct).ConfigureAwait(false);
-            logger.LogInformation("Document {DocumentId} failed preparation: {Reason}", document.Id, ex.Message);
+            // The library's own words (inner exception) for whoever debugs the file; the stored reason stays plain.
+            logger.LogInformation("Document {DocumentId} failed preparation ({ReasonCode}): {Reason} {Detail}", document.Id, ex.Code, ex.Message, ex.InnerException?.Message);
             return;
         }
 

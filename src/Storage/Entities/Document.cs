@@ -27,6 +27,12 @@ public sealed class Document
     /// <summary>Readable reason when <see cref="Status"/> is failed or partial.</summary>
     public string? Error { get; set; }
 
+    /// <summary>
+    /// Code of the failure reason from the reasons table (Documents/Reasons.cs), so SQL can group documents by
+    /// why they failed; <see cref="Error"/> is the specific sentence. Warnings are in metadata.warnings.
+    /// </summary>
+    public string? ReasonCode { get; set; }
+
     /// <summary>When intake accepted it.</summary>
     public DateTimeOffset ReceivedAt { get; set; }
 

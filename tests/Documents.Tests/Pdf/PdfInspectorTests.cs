@@ -58,7 +58,10 @@ public sealed class PdfInspectorTests
         {
             File.WriteAllText(text, "hello");
             var ex = Assert.Throws<DocumentRejectedException>(() => PdfInspector.Inspect(text, new PdfRenderOptions()));
-            Assert.StartsWith("Not a readable PDF", ex.Message, StringComparison.Ordinal);
+            Assert.Equal(Reasons.PdfUnreadable, ex.Code);
+            // Plain words; PdfPig's own exception text stays on the inner exception (for the log).
+            Assert.DoesNotContain("Exception", ex.Message, StringComparison.Ordinal);
+            Assert.NotNull(ex.InnerException);
         }
         finally
         {
@@ -67,6 +70,7 @@ public sealed class PdfInspectorTests
 
         var big = Assert.Throws<DocumentRejectedException>(() => PdfInspector.Inspect(PdfCorpus.File("dcolumn.pdf"), new PdfRenderOptions { MaxFileBytes = 1000 }));
         Assert.Contains("limit", big.Message, StringComparison.Ordinal);
+        Assert.Equal(Reasons.TooLarge, big.Code);
         var tabularx = PdfCorpus.File("tabularx.pdf");
         var many = Assert.Throws<DocumentRejectedException>(() => PdfInspector.Inspect(tabularx, new PdfRenderOptions { MaxPages = 5 }));
         Assert.Contains($"{PdfCorpus.PopplerPageCount(tabularx)} pages", many.Message, StringComparison.Ordinal);

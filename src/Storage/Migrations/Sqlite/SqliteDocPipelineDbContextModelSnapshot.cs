@@ -110,6 +110,11 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("metadata");
 
+                    b.Property<string>("ReasonCode")
+                        .HasMaxLength(48)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reason_code");
+
                     b.Property<DateTimeOffset>("ReceivedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("received_at");
