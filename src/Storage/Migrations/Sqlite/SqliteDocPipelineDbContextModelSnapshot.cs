@@ -100,6 +100,10 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("file_name");
 
+                    b.Property<DateTimeOffset?>("LeaseExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_expires_at");
+
                     b.Property<string>("MediaType")
                         .IsRequired()
                         .HasMaxLength(128)
@@ -109,6 +113,10 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                     b.Property<string>("Metadata")
                         .HasColumnType("TEXT")
                         .HasColumnName("metadata");
+
+                    b.Property<int>("PrepareAttempts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("prepare_attempts");
 
                     b.Property<DateTimeOffset>("ReceivedAt")
                         .HasColumnType("TEXT")
@@ -222,6 +230,10 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                     b.Property<DateTimeOffset?>("FinishedAt")
                         .HasColumnType("TEXT")
                         .HasColumnName("finished_at");
+
+                    b.Property<DateTimeOffset?>("LeaseExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_expires_at");
 
                     b.Property<Guid>("PageId")
                         .HasColumnType("TEXT")
