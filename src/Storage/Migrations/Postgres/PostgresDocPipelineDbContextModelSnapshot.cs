@@ -302,6 +302,10 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Postgres
                         .HasColumnType("integer")
                         .HasColumnName("index");
 
+                    b.Property<int>("Resolution")
+                        .HasColumnType("integer")
+                        .HasColumnName("resolution");
+
                     b.Property<string>("TextLayer")
                         .HasColumnType("jsonb")
                         .HasColumnName("text_layer");

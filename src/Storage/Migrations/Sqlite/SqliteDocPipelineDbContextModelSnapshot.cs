@@ -297,6 +297,10 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("index");
 
+                    b.Property<int>("Resolution")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("resolution");
+
                     b.Property<string>("TextLayer")
                         .HasColumnType("TEXT")
                         .HasColumnName("text_layer");

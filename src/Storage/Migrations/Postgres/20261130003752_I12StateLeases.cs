@@ -11,6 +11,13 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Postgres
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.AddColumn<int>(
+                name: "resolution",
+                table: "pages",
+                type: "integer",
+                nullable: false,
+                defaultValue: 0);
+
             migrationBuilder.AddColumn<DateTimeOffset>(
                 name: "lease_expires_at",
                 table: "jobs",
@@ -34,6 +41,10 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Postgres
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropColumn(
+                name: "resolution",
+                table: "pages");
+
             migrationBuilder.DropColumn(
                 name: "lease_expires_at",
                 table: "jobs");
