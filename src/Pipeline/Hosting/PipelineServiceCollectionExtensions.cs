@@ -7,6 +7,7 @@ using PaliGemma2.DocPipeline.Documents.Pdf;
 using PaliGemma2.DocPipeline.Pipeline.Intake;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Pipeline.Preparation;
+using PaliGemma2.DocPipeline.Pipeline.State;
 using PaliGemma2.DocPipeline.Pipeline.Workers;
 using PaliGemma2.DocPipeline.Storage;
 
@@ -42,6 +43,9 @@ public static class PipelineServiceCollectionExtensions
         services.AddScoped<DocumentIntake>();
         services.AddScoped<PagePreparer>();
         services.AddScoped<CheckpointRegistry>();
+        services.AddOptions<RecoveryOptions>().BindConfiguration(RecoveryOptions.Section);
+        services.AddScoped<PipelineState>();
+        services.AddSingleton<LeaseHeartbeat>();
         services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section);
 
         if (pipeline.MigrateOnStart)
@@ -63,7 +67,8 @@ public static class PipelineServiceCollectionExtensions
 
         if (pipeline.RunPreparation)
         {
-            services.AddHostedService<StalledDocumentSweeper>();
+            services.AddSingleton<RecoveryService>();
+            services.AddHostedService(sp => sp.GetRequiredService<RecoveryService>());
         }
 
         services.AddOptions<MassTransitHostOptions>().Configure(o =>
@@ -79,6 +84,7 @@ public static class PipelineServiceCollectionExtensions
             {
                 x.AddConsumer<PrepareDocumentConsumer, PrepareDocumentConsumerDefinition>();
                 x.AddConsumer<PreparationFaultConsumer, PreparationFaultConsumerDefinition>();
+                x.AddConsumer<InferenceFaultConsumer, InferenceFaultConsumerDefinition>();
             }
 
             if (pipeline.RunQueueIntake)

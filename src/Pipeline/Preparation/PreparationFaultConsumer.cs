@@ -1,9 +1,7 @@
 using MassTransit;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using PaliGemma2.DocPipeline.Contracts;
-using PaliGemma2.DocPipeline.Storage;
-using PaliGemma2.DocPipeline.Storage.Entities;
+using PaliGemma2.DocPipeline.Pipeline.State;
 
 namespace PaliGemma2.DocPipeline.Pipeline.Preparation;
 
@@ -11,25 +9,20 @@ namespace PaliGemma2.DocPipeline.Pipeline.Preparation;
 /// When preparation throws past its retries (a renderer or library bug on odd input), the document
 /// still ends with a stored reason instead of waiting forever.
 /// </summary>
-public sealed class PreparationFaultConsumer(DocPipelineDbContext db, ILogger<PreparationFaultConsumer> logger) : IConsumer<Fault<DocumentReceived>>
+public sealed class PreparationFaultConsumer(PipelineState state, ILogger<PreparationFaultConsumer> logger) : IConsumer<Fault<DocumentReceived>>
 {
     /// <inheritdoc />
     public async Task Consume(ConsumeContext<Fault<DocumentReceived>> context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var id = context.Message.Message.DocumentId;
-        var document = await db.Documents.FirstOrDefaultAsync(d => d.Id == id, context.CancellationToken).ConfigureAwait(false);
-        if (document is null || document.Status is DocumentStatus.Queued or DocumentStatus.Done or DocumentStatus.Failed)
+        var error = context.Message.Exceptions.FirstOrDefault();
+        var reason = $"Preparation failed: {error?.ExceptionType?.Split('.')[^1]}: {error?.Message}";
+        if (!await state.FailDocumentAsync(id, reason, context, context.CancellationToken).ConfigureAwait(false))
         {
             return;
         }
 
-        var error = context.Message.Exceptions.FirstOrDefault();
-        var reason = $"Preparation failed: {error?.ExceptionType?.Split('.')[^1]}: {error?.Message}";
-        document.Status = DocumentStatus.Failed;
-        document.Error = reason.Length <= 1000 ? reason : reason[..1000];
-        await db.SaveChangesAsync(context.CancellationToken).ConfigureAwait(false);
-        await context.Publish(new DocumentFailed { DocumentId = id, Reason = document.Error }, context.CancellationToken).ConfigureAwait(false);
-        logger.LogWarning("Document {DocumentId} failed after retries: {Reason}", id, document.Error);
+        logger.LogWarning("Document {DocumentId} failed after retries: {Reason}", id, reason);
     }
 }
