@@ -125,6 +125,38 @@ public sealed class PoisonAndRecoveryTests : IAsyncLifetime
         Assert.Equal(DocumentStatus.Queued, (await _host.WithDbAsync(db => db.Documents.AsNoTracking().SingleAsync(d => d.Id == alive.Id))).Status);
     }
 
+    [Fact]
+    public async Task Replay_requeues_failed_jobs_by_reason_and_failed_documents_by_id()
+    {
+        var source = (await _host.IngestAsync(NulOutputPage.WritePng(9, _host.Root), TaskNames.Table)).DocumentId;
+        await WaitTerminalAsync([source], TimeSpan.FromSeconds(120));
+        var (gpuFault, gpuJobs) = await AddQueuedDocumentAsync(pages: 1);
+        var (other, otherJobs) = await AddQueuedDocumentAsync(pages: 1);
+        await using (var scope = _host.Services.CreateAsyncScope())
+        {
+            var state = scope.ServiceProvider.GetRequiredService<PipelineState>();
+            await state.FailJobsAsync([(gpuJobs[0].Id, "Inference failed: CUDA error 700"), (otherJobs[0].Id, "Inference failed: something else")], CancellationToken.None);
+            await state.CompleteDocumentsAsync([gpuFault.Id, other.Id], CancellationToken.None);
+        }
+
+        var unprepared = await AddPreparingDocumentAsync(seed: 10, attempts: 1);
+        await _host.WithDbAsync(db => db.Documents.Where(d => d.Id == unprepared)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, DocumentStatus.Failed).SetProperty(d => d.Error, "Preparation failed: renderer crashed")));
+
+        await using (var scope = _host.Services.CreateAsyncScope())
+        {
+            var replay = scope.ServiceProvider.GetRequiredService<Replayer>();
+            Assert.Equal(new ReplayOutcome(1, 0), await replay.ReplayAsync(new ReplaySelection { Reason = "cuda" }, CancellationToken.None));
+            Assert.Equal(new ReplayOutcome(0, 1), await replay.ReplayAsync(new ReplaySelection { Ids = [unprepared] }, CancellationToken.None));
+        }
+
+        var docs = await WaitTerminalAsync([gpuFault.Id, unprepared], TimeSpan.FromSeconds(120));
+        Assert.Equal((DocumentStatus.Done, (string?)null), (docs[gpuFault.Id].Status, docs[gpuFault.Id].Error));
+        Assert.Equal(DocumentStatus.Done, docs[unprepared].Status);
+        Assert.Equal(1, await _host.WithDbAsync(db => db.Results.CountAsync(r => r.JobId == gpuJobs[0].Id)));
+        Assert.Equal(DocumentStatus.Failed, (await _host.WithDbAsync(db => db.Documents.AsNoTracking().SingleAsync(d => d.Id == other.Id))).Status);
+    }
+
     private async Task<Dictionary<Guid, Document>> WaitTerminalAsync(IReadOnlyCollection<Guid> ids, TimeSpan timeout)
     {
         Dictionary<Guid, Document> docs = [];

@@ -46,6 +46,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<RecoveryOptions>().BindConfiguration(RecoveryOptions.Section);
         services.AddScoped<PipelineState>();
         services.AddSingleton<LeaseHeartbeat>();
+        services.AddScoped<Replayer>();
         services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section);
 
         if (pipeline.MigrateOnStart)
