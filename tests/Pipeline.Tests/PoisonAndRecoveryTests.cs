@@ -91,8 +91,21 @@ public sealed class PoisonAndRecoveryTests : IAsyncLifetime
         Assert.Contains("error queue", job.Error, StringComparison.Ordinal);
         var document = await _host.WithDbAsync(db => db.Documents.AsNoTracking().SingleAsync(d => d.Id == doc.Id));
         Assert.Equal(DocumentStatus.Failed, document.Status);
-        var inError = await BrokerQueue.DrainAsync(_host.RabbitUri!, "infer-table_error");
-        Assert.Contains(inError, m => m.GetProperty("jobId").GetGuid() == jobs[0].Id);
+        // The fault event and the move to the error queue are separate steps: poll for the message too.
+        var inError = new List<System.Text.Json.JsonElement>();
+        Assert.True(await TestServices.EventuallyAsync(async () =>
+        {
+            try
+            {
+                inError.AddRange(await BrokerQueue.DrainAsync(_host.RabbitUri!, "infer-table_error"));
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+            {
+                // The error queue is declared when the first message moves there.
+            }
+
+            return inError.Any(m => m.GetProperty("jobId").GetGuid() == jobs[0].Id);
+        }, TimeSpan.FromSeconds(30)));
     }
 
     [Fact]

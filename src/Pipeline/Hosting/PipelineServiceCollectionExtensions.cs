@@ -80,6 +80,8 @@ public static class PipelineServiceCollectionExtensions
 
         services.AddMassTransit(x =>
         {
+            // MassTransit 8.4+ reports usage to a third-party host by default: no egress from a hospital network.
+            x.DisableUsageTelemetry();
             x.SetKebabCaseEndpointNameFormatter();
             if (pipeline.RunPreparation)
             {
