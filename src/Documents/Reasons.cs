@@ -52,6 +52,9 @@ public static class Reasons
     /// <summary>Preparation threw past its retries (an infrastructure fault or a bug).</summary>
     public const string PreparationError = "preparation_error";
 
+    /// <summary>The preparing worker stopped (its lease expired) on every attempt.</summary>
+    public const string PreparationStalled = "preparation_stalled";
+
     /// <summary>Every code with its meaning in plain words.</summary>
     public static IReadOnlyDictionary<string, string> All { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -76,6 +79,7 @@ public static class Reasons
         [TextLayerUnreadable] = "the PDF's text layer cannot be read; pages have no words",
         [RendererWarning] = "a renderer reported an error but drew the page",
         [PreparationError] = "preparation failed after retries",
+        [PreparationStalled] = "the preparing worker stopped on every attempt",
     };
 
     /// <summary>The code for a DICOM refusal.</summary>

@@ -36,9 +36,12 @@ public static class StorageServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>PostgreSQL options as every process uses them.</summary>
+    /// <summary>
+    /// PostgreSQL options as every process uses them. Transient errors (a restarted server leaves dead pooled
+    /// connections behind; a failover) are retried for up to about half a minute instead of failing the request.
+    /// </summary>
     public static DbContextOptionsBuilder ConfigurePostgres(DbContextOptionsBuilder builder, string connectionString) =>
-        builder.UseNpgsql(connectionString).UseSnakeCaseNamingConvention();
+        builder.UseNpgsql(connectionString, o => o.EnableRetryOnFailure(6, TimeSpan.FromSeconds(5), null)).UseSnakeCaseNamingConvention();
 
     /// <summary>SQLite options as every process uses them.</summary>
     public static DbContextOptionsBuilder ConfigureSqlite(DbContextOptionsBuilder builder, string connectionString)

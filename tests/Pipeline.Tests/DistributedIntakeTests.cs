@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Pipeline.Intake;
+using PaliGemma2.DocPipeline.Pipeline.State;
 using PaliGemma2.DocPipeline.Storage.Blobs;
 using PaliGemma2.DocPipeline.Storage.Entities;
 using PaliGemma2.DocPipeline.Tests.Shared;
@@ -210,8 +211,8 @@ public sealed class DistributedIntakeTests : IAsyncLifetime
             return await db.SaveChangesAsync();
         });
 
-        var sweeper = _host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<StalledDocumentSweeper>().Single();
-        Assert.Equal(1, await sweeper.SweepAsync(CancellationToken.None));
+        var recovery = _host.Services.GetRequiredService<RecoveryService>();
+        Assert.Equal(1, (await recovery.RecoverAsync(CancellationToken.None)).Republished);
         var docs = await _host.WaitPreparedAsync([id], TimeSpan.FromSeconds(60));
         Assert.Equal(DocumentStatus.Queued, Assert.Single(docs).Status);
         Assert.Equal(PdfReference.PageCount(TestServices.CorpusFile("pdf", "hhline.pdf")), docs[0].Pages.Count);

@@ -1,4 +1,7 @@
+using MassTransit;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Storage;
 using PaliGemma2.DocPipeline.Storage.Entities;
@@ -38,5 +41,12 @@ public sealed class EmbeddedModeTests : IAsyncLifetime
         Assert.Equal(DocumentStatus.Failed, bad.Status);
         Assert.Contains("renderer", bad.Error, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(_host.Root, "docpipe.db")));
+    }
+
+    [Fact]
+    public void MassTransit_usage_telemetry_is_off()
+    {
+        var options = _host.Services.GetRequiredService<IOptions<UsageTelemetryOptions>>().Value;
+        Assert.False(options.Enabled);
     }
 }

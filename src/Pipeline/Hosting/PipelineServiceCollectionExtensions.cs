@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Pipeline.Intake;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Pipeline.Preparation;
+using PaliGemma2.DocPipeline.Pipeline.State;
 using PaliGemma2.DocPipeline.Pipeline.Workers;
 using PaliGemma2.DocPipeline.Storage;
 
@@ -47,6 +48,10 @@ public static class PipelineServiceCollectionExtensions
         services.AddScoped<DocumentIntake>();
         services.AddScoped<PagePreparer>();
         services.AddScoped<CheckpointRegistry>();
+        services.AddOptions<RecoveryOptions>().BindConfiguration(RecoveryOptions.Section);
+        services.AddScoped<PipelineState>();
+        services.AddSingleton<LeaseHeartbeat>();
+        services.AddScoped<Replayer>();
         services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section);
 
         if (pipeline.MigrateOnStart)
@@ -68,7 +73,8 @@ public static class PipelineServiceCollectionExtensions
 
         if (pipeline.RunPreparation)
         {
-            services.AddHostedService<StalledDocumentSweeper>();
+            services.AddSingleton<RecoveryService>();
+            services.AddHostedService(sp => sp.GetRequiredService<RecoveryService>());
         }
 
         services.AddOptions<MassTransitHostOptions>().Configure(o =>
@@ -79,11 +85,14 @@ public static class PipelineServiceCollectionExtensions
 
         services.AddMassTransit(x =>
         {
+            // MassTransit 8.4+ reports usage to a third-party host by default: no egress from a hospital network.
+            x.DisableUsageTelemetry();
             x.SetKebabCaseEndpointNameFormatter();
             if (pipeline.RunPreparation)
             {
                 x.AddConsumer<PrepareDocumentConsumer, PrepareDocumentConsumerDefinition>();
                 x.AddConsumer<PreparationFaultConsumer, PreparationFaultConsumerDefinition>();
+                x.AddConsumer<InferenceFaultConsumer, InferenceFaultConsumerDefinition>();
             }
 
             if (pipeline.RunQueueIntake)

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Documents;
+using PaliGemma2.DocPipeline.Pipeline.State;
 using PaliGemma2.DocPipeline.Storage;
 using PaliGemma2.DocPipeline.Storage.Entities;
 
@@ -17,6 +18,9 @@ namespace PaliGemma2.DocPipeline.Pipeline.Preparation;
 /// </summary>
 public sealed class PrepareDocumentConsumer(
     DocPipelineDbContext db,
+    PipelineState state,
+    LeaseHeartbeat leases,
+    IOptions<RecoveryOptions> recovery,
     PagePreparer preparer,
     IOptions<PreparationOptions> options,
     Workers.CheckpointRegistry registry,
@@ -28,70 +32,47 @@ public sealed class PrepareDocumentConsumer(
     {
         ArgumentNullException.ThrowIfNull(context);
         var ct = context.CancellationToken;
-        var document = await db.Documents.FirstOrDefaultAsync(d => d.Id == context.Message.DocumentId, ct).ConfigureAwait(false);
+        var document = await state.StartPreparingAsync(context.Message.DocumentId, ct).ConfigureAwait(false);
         if (document is null)
         {
-            logger.LogWarning("DocumentReceived for unknown document {DocumentId}; ignored", context.Message.DocumentId);
             return;
         }
-
-        if (document.Status is not (DocumentStatus.Received or DocumentStatus.Preparing))
-        {
-            return;
-        }
-
-        document.Status = DocumentStatus.Preparing;
-        await db.SaveChangesAsync(ct).ConfigureAwait(false);
 
         // Pages are rendered at the resolution of the checkpoint that will read them.
         var routedTask = document.Task == TaskNames.Auto ? TaskNames.Report : document.Task;
         var active = await registry.ActiveAsync(routedTask, ct).ConfigureAwait(false);
         var resolution = active?.Resolution ?? options.Value.DefaultResolution;
         PreparedDocument prepared;
-        try
+        var lease = recovery.Value.PreparationLease / 3;
+        var heartbeat = leases.Start(lease, (s, c) => s.RenewPreparationAsync(document.Id, c));
+        await using (heartbeat.ConfigureAwait(false))
         {
-            prepared = await preparer.PrepareAsync(document.Sha256, document.MediaType, document.Task, resolution, ct, document.Id).ConfigureAwait(false);
-        }
-        catch (DocumentRejectedException ex)
-        {
-            document.Status = DocumentStatus.Failed;
-            document.Error = ex.Message;
-            document.ReasonCode = ex.Code;
-            await db.SaveChangesAsync(ct).ConfigureAwait(false);
-            await context.Publish(new DocumentFailed { DocumentId = document.Id, Reason = ex.Message }, ct).ConfigureAwait(false);
-            // The library's own words (inner exception) for whoever debugs the file; the stored reason stays plain.
-            logger.LogInformation("Document {DocumentId} failed preparation ({ReasonCode}): {Reason} {Detail}", document.Id, ex.Code, ex.Message, ex.InnerException?.Message);
-            return;
+            try
+            {
+                prepared = await preparer.PrepareAsync(document.Sha256, document.MediaType, document.Task, resolution, ct, document.Id).ConfigureAwait(false);
+            }
+            catch (DocumentRejectedException ex)
+            {
+                await state.FailDocumentAsync(document.Id, ex.Code, ex.Message, context, ct).ConfigureAwait(false);
+                // The library's own words (inner exception) for whoever debugs the file; the stored reason stays plain.
+                logger.LogInformation("Document {DocumentId} failed preparation ({ReasonCode}): {Reason} {Detail}", document.Id, ex.Code, ex.Message, ex.InnerException?.Message);
+                return;
+            }
         }
 
-        var jobs = await RecordPagesAndJobsAsync(document, prepared, ct).ConfigureAwait(false);
+        var jobs = await RecordPagesAndJobsAsync(document, prepared, resolution, ct).ConfigureAwait(false);
         var endpoint = await context.GetSendEndpoint(new Uri($"queue:{TaskNames.QueueOf(prepared.Task)}")).ConfigureAwait(false);
         foreach (var (job, page) in jobs)
         {
-            await endpoint.Send(new InferenceRequested
-            {
-                JobId = job.Id,
-                DocumentId = document.Id,
-                PageId = page.Id,
-                PageIndex = page.Index,
-                Task = job.Task,
-                ImageBlobKey = page.ImageBlobKey,
-                ImageWidth = page.Width,
-                ImageHeight = page.Height,
-                Resolution = resolution,
-            }, ct).ConfigureAwait(false);
+            await endpoint.Send(InferenceRequests.For(job, page), ct).ConfigureAwait(false);
         }
 
-        // Conditional: a fast worker may already have finished every page and marked the document done.
-        await db.Documents.Where(d => d.Id == document.Id && d.Status == DocumentStatus.Preparing)
-            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, DocumentStatus.Queued), ct).ConfigureAwait(false);
-        await db.Documents.Where(d => d.Id == document.Id)
-            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Metadata, prepared.Metadata), ct).ConfigureAwait(false);
+        await state.MarkQueuedAsync(document.Id, prepared.Metadata, ct).ConfigureAwait(false);
         await context.Publish(new DocumentPrepared { DocumentId = document.Id, Task = prepared.Task, PageCount = prepared.Pages.Count }, ct).ConfigureAwait(false);
         logger.LogInformation("Document {DocumentId} prepared: {Pages} page(s) queued on {Queue}", document.Id, prepared.Pages.Count, TaskNames.QueueOf(prepared.Task));
     }
 
-    private async Task<List<(Job Job, Page Page)>> RecordPagesAndJobsAsync(Document document, PreparedDocument prepared, CancellationToken ct)
+    private async Task<List<(Job Job, Page Page)>> RecordPagesAndJobsAsync(Document document, PreparedDocument prepared, int resolution, CancellationToken ct)
     {
         // A redelivery after a crash finds some rows already there; reuse them instead of duplicating.
         var existing = await db.Pages.Include(p => p.Jobs).Where(p => p.DocumentId == document.Id).ToDictionaryAsync(p => p.Index, ct).ConfigureAwait(false);
@@ -107,6 +88,7 @@ public sealed class PrepareDocumentConsumer(
 
             page.Width = p.Width;
             page.Height = p.Height;
+            page.Resolution = resolution;
             page.ImageBlobKey = p.ImageBlobKey;
             page.TextLayer = p.TextLayer;
 

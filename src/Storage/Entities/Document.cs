@@ -48,6 +48,15 @@ public sealed class Document
     /// <summary>JSON object: PDF page count and producer, DICOM UIDs and image attributes.</summary>
     public string? Metadata { get; set; }
 
+    /// <summary>
+    /// While <see cref="DocumentStatus.Preparing"/>: until when the preparing worker holds it (renewed while it
+    /// renders); once past, recovery announces the document again (or fails it after too many attempts).
+    /// </summary>
+    public DateTimeOffset? LeaseExpiresAt { get; set; }
+
+    /// <summary>How many times preparation started on it.</summary>
+    public int PrepareAttempts { get; set; }
+
     /// <summary>Pages (PDF pages, one for an image, DICOM frames).</summary>
     public List<Page> Pages { get; } = [];
 }

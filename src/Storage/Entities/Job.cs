@@ -41,6 +41,12 @@ public sealed class Job
 
     /// <summary>Readable reason when failed.</summary>
     public string? Error { get; set; }
+
+    /// <summary>
+    /// While <see cref="JobStatus.Running"/>: until when <see cref="Worker"/> holds it. The worker renews it while
+    /// it decodes; once past, recovery re-queues the job (or fails it after too many attempts).
+    /// </summary>
+    public DateTimeOffset? LeaseExpiresAt { get; set; }
 }
 
 /// <summary>Job lifecycle; stored as lower-case text.</summary>

@@ -18,6 +18,9 @@ public sealed class Page
     /// <summary>Prepared image height in pixels.</summary>
     public int Height { get; set; }
 
+    /// <summary>Checkpoint input resolution the image was prepared for (its long side is at most this); 0 when unknown.</summary>
+    public int Resolution { get; set; }
+
     /// <summary>Blob key of the prepared image (PNG).</summary>
     public required string ImageBlobKey { get; set; }
 

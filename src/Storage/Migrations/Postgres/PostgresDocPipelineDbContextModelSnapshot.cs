@@ -105,6 +105,10 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Postgres
                         .HasColumnType("character varying(512)")
                         .HasColumnName("file_name");
 
+                    b.Property<DateTimeOffset?>("LeaseExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_expires_at");
+
                     b.Property<string>("MediaType")
                         .IsRequired()
                         .HasMaxLength(128)
@@ -114,6 +118,10 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Postgres
                     b.Property<string>("Metadata")
                         .HasColumnType("jsonb")
                         .HasColumnName("metadata");
+
+                    b.Property<int>("PrepareAttempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("prepare_attempts");
 
                     b.Property<string>("ReasonCode")
                         .HasMaxLength(48)
@@ -233,6 +241,10 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Postgres
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("finished_at");
 
+                    b.Property<DateTimeOffset?>("LeaseExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_expires_at");
+
                     b.Property<Guid>("PageId")
                         .HasColumnType("uuid")
                         .HasColumnName("page_id");
@@ -294,6 +306,10 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Postgres
                     b.Property<int>("Index")
                         .HasColumnType("integer")
                         .HasColumnName("index");
+
+                    b.Property<int>("Resolution")
+                        .HasColumnType("integer")
+                        .HasColumnName("resolution");
 
                     b.Property<string>("TextLayer")
                         .HasColumnType("jsonb")

@@ -100,6 +100,10 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("file_name");
 
+                    b.Property<DateTimeOffset?>("LeaseExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_expires_at");
+
                     b.Property<string>("MediaType")
                         .IsRequired()
                         .HasMaxLength(128)
@@ -109,6 +113,10 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                     b.Property<string>("Metadata")
                         .HasColumnType("TEXT")
                         .HasColumnName("metadata");
+
+                    b.Property<int>("PrepareAttempts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("prepare_attempts");
 
                     b.Property<string>("ReasonCode")
                         .HasMaxLength(48)
@@ -228,6 +236,10 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("finished_at");
 
+                    b.Property<DateTimeOffset?>("LeaseExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_expires_at");
+
                     b.Property<Guid>("PageId")
                         .HasColumnType("TEXT")
                         .HasColumnName("page_id");
@@ -289,6 +301,10 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                     b.Property<int>("Index")
                         .HasColumnType("INTEGER")
                         .HasColumnName("index");
+
+                    b.Property<int>("Resolution")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("resolution");
 
                     b.Property<string>("TextLayer")
                         .HasColumnType("TEXT")
