@@ -9,5 +9,6 @@ var root = new RootCommand("docpipe: PDFs and DICOM radiographs to structured da
     ModelsCommand.Create(),
     BenchPrepareCommand.Create(),
     EvalCommand.Create(),
+    ExportGoldCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
