@@ -12,6 +12,8 @@ PACKAGES=(
   rabbitmq-server postgresql postgresql-15-rdkit orthanc orthanc-dicomweb
   # Reference implementations the tests compare against
   python3 python3-numpy python3-sentencepiece
+  # Review page tests: playwright-core drives Debian's browser headless
+  chromium
 )
 if [[ "${1:-}" == "--runtime-only" ]]; then
   PACKAGES=(mupdf-tools poppler-utils util-linux libgdcm-cil)

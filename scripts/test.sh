@@ -12,6 +12,10 @@ if [[ -f "$ROOT/tools/jsref/package-lock.json" ]]; then
   (cd "$ROOT/tools/jsref" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+echo "== npm ci (review page: verovio served by the Api; playwright-core for its browser tests)"
+(cd "$ROOT/src/Api/wwwroot/review/vendor" && npm ci --no-audit --no-fund --loglevel=error)
+(cd "$ROOT/tests/ui" && npm ci --no-audit --no-fund --loglevel=error)
+
 echo "== dotnet test"
 cd "$ROOT"
 dotnet tool restore >/dev/null
