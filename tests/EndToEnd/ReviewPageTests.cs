@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 using PaliGemma2.DocPipeline.Storage;
 using PaliGemma2.DocPipeline.Storage.Blobs;
 using PaliGemma2.DocPipeline.Storage.Entities;
@@ -55,6 +56,8 @@ public sealed class ReviewPageTests : IAsyncLifetime
             },
             ["invalidResults"] = await CountAsync("select count(*) from results where not valid"),
             ["failedReason"] = "truncated",
+            ["documentsWithInvalidResults"] = await CountAsync("select count(distinct j.document_id) from results r join jobs j on j.id = r.job_id where not r.valid"),
+            ["tableDocuments"] = await CountAsync("select count(*) from documents where task = 'table'"),
             // 2 rows x 3 columns as written in the model text below, each with a coords box.
             ["table"] = new { documentId = seeded.Table, pageId = seeded.TablePage, cells = 6 },
             ["molecule"] = new
@@ -84,6 +87,25 @@ public sealed class ReviewPageTests : IAsyncLifetime
         Assert.Equal(Phenol, await TestServices.ScalarAsync<string>(_postgres, "select reviewed_smiles from molecule_results"));
         Assert.Equal(await TestServices.ScalarAsync<string>(_postgres, $"select mol_to_smiles('{Phenol}'::mol)::text"),
             await TestServices.ScalarAsync<string>(_postgres, "select reviewed_canonical_smiles from molecule_results"));
+
+        // The reader role sees the reviewed fields through the views, and still not the table behind them.
+        await using (var conn = new NpgsqlConnection(_postgres))
+        {
+            await conn.OpenAsync();
+            await using var tx = await conn.BeginTransactionAsync();
+            await using (var role = new NpgsqlCommand("set local role docpipe_reader", conn, tx))
+            {
+                await role.ExecuteNonQueryAsync();
+            }
+
+            await using (var read = new NpgsqlCommand("select reviewed_smiles || '|' || reviewed_by from molecule_results", conn, tx))
+            {
+                Assert.Equal($"{Phenol}|{Reviewer}", await read.ExecuteScalarAsync());
+            }
+
+            await using var denied = new NpgsqlCommand("select count(*) from result_corrections", conn, tx);
+            Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, (await Assert.ThrowsAsync<PostgresException>(() => denied.ExecuteScalarAsync())).SqlState);
+        }
 
         // ... and export-gold writes it where eval reads it: the model's aspirin against the reviewer's phenol.
         var gold = Path.Combine(_root, "gold");

@@ -16,6 +16,12 @@ const refused = await fetch(`${base}/v1/review/documents`);
 assert.equal(refused.status, 401, 'request without a key');
 assert.equal((await fetch(`${base}/v1/pages/${expect.table.pageId}/image`)).status, 401, 'page image without a key');
 
+// The endpoints the page uses are in the OpenAPI document.
+const openapi = await (await fetch(`${base}/openapi/v1.json`)).json();
+for (const path of ['/v1/review/documents', '/v1/review/documents/{id}', '/v1/pages/{id}/image', '/v1/molecules/depiction', '/v1/results/{id}/corrections']) {
+  assert.ok(openapi.paths[path], `OpenAPI documents ${path}`);
+}
+
 const profile = mkdtempSync(join(tmpdir(), 'docpipe-chromium-'));
 const browser = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -62,6 +68,16 @@ try {
   await page.waitForFunction(() => document.body.dataset.ready?.includes('status=failed'));
   assert.equal(await page.locator('#documents tbody tr').count(), expect.byStatus.failed);
   assert.match(await page.textContent('#documents tbody tr'), new RegExp(expect.failedReason));
+  const rowsFor = async (query) => {
+    await page.goto(`${base}/review/#/?${query}`);
+    await page.waitForFunction((q) => document.body.dataset.ready === '#/?' + q, query);
+    return page.locator('#documents tbody tr').count();
+  };
+  assert.equal(await rowsFor('reason=' + expect.failedReason), 1, 'reason filter');
+  assert.equal(await rowsFor('checkpoint=demo-molecule%401'), 1, 'checkpoint filter (name@version)');
+  assert.equal(await rowsFor('checkpoint=demo-score'), 1, 'checkpoint filter (name)');
+  assert.equal(await rowsFor('valid=false'), expect.documentsWithInvalidResults, 'invalid filter');
+  assert.equal(await rowsFor('task=table'), expect.tableDocuments, 'task filter');
   await page.goto(`${base}/review/#/?pageSize=2&page=2`);
   await page.waitForFunction(() => document.body.dataset.ready?.includes('page=2'));
   assert.equal(await page.textContent('#page-of'), `page 2 of ${Math.ceil(expect.documents / 2)}`);

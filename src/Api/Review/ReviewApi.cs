@@ -95,12 +95,9 @@ internal static class ReviewApi
                       join j in db.Jobs on r.JobId equals j.Id
                       where docs.Any(d => d.Id == j.DocumentId)
                       select r;
-        var resultCounts = await results.GroupBy(_ => 1).Select(g => new
-        {
-            All = g.Count(),
-            Valid = g.Count(r => r.Valid),
-            Reviewed = g.Count(r => db.ResultCorrections.Any(c => c.ResultId == r.Id)),
-        }).FirstOrDefaultAsync(ct).ConfigureAwait(false);
+        var resultCount = await results.CountAsync(ct).ConfigureAwait(false);
+        var validCount = await results.CountAsync(r => r.Valid, ct).ConfigureAwait(false);
+        var reviewedCount = await results.CountAsync(r => db.ResultCorrections.Any(c => c.ResultId == r.Id), ct).ConfigureAwait(false);
 
         var rows = await docs.OrderByDescending(d => d.ReceivedAt).ThenBy(d => d.Id).Skip((number - 1) * size).Take(size)
             .Select(d => new
@@ -115,8 +112,7 @@ internal static class ReviewApi
 
         var items = rows.Select(d => new DocumentSummary(d.Id, d.FileName, d.Task, Lower(d.Status), d.Error, d.ReceivedAt,
             d.Pages, d.Results, d.Invalid, d.Reviewed, d.Checkpoints)).ToList();
-        var counts = new ReviewCounts(byStatus, byTask, resultCounts?.All ?? 0, resultCounts?.Valid ?? 0,
-            (resultCounts?.All ?? 0) - (resultCounts?.Valid ?? 0), resultCounts?.Reviewed ?? 0);
+        var counts = new ReviewCounts(byStatus, byTask, resultCount, validCount, resultCount - validCount, reviewedCount);
         return TypedResults.Ok(new DocumentList(byStatus.Values.Sum(), number, size, counts, items));
     }
 
