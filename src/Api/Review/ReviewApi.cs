@@ -235,7 +235,7 @@ internal static class ReviewApi
         try
         {
             await using var cmd = conn.CreateCommand();
-            cmd.CommandText = "SELECT mol_to_svg(m, '', @w, @h) FROM (SELECT docpipe_parse_smiles(@s) AS m) x WHERE m IS NOT NULL";
+            cmd.CommandText = "SELECT mol_to_svg(m, '', @w, @h)::text FROM (SELECT docpipe_parse_smiles(@s) AS m) x WHERE m IS NOT NULL";
             AddParameter(cmd, "@s", smiles.Trim());
             AddParameter(cmd, "@w", Math.Clamp(width ?? 300, 50, 1200));
             AddParameter(cmd, "@h", Math.Clamp(height ?? 220, 50, 1200));
