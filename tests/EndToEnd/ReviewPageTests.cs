@@ -58,7 +58,7 @@ public sealed class ReviewPageTests : IAsyncLifetime
             ["failedReason"] = "truncated",
             ["documentsWithInvalidResults"] = await CountAsync("select count(distinct j.document_id) from results r join jobs j on j.id = r.job_id where not r.valid"),
             ["tableDocuments"] = await CountAsync("select count(*) from documents where task = 'table'"),
-            // 2 rows x 3 columns as written in the model text below, each with a coords box.
+            // 2 rows x 3 columns as written in the model text below (the sample image's top-left cells), each with a coords box.
             ["table"] = new { documentId = seeded.Table, pageId = seeded.TablePage, cells = 6 },
             ["molecule"] = new
             {
@@ -143,7 +143,7 @@ public sealed class ReviewPageTests : IAsyncLifetime
         var height = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20));
 
         var table = Add(db, "revenue-table.png", "table", image.Key, width, height, "table_html", """
-            <table><tr><td coords="<loc0040><loc0100><loc0300><loc0180>">Region</td><td coords="<loc0320><loc0100><loc0600><loc0180>">2023</td><td coords="<loc0620><loc0100><loc0900><loc0180>">2024</td></tr><tr><td coords="<loc0040><loc0200><loc0300><loc0280>">North</td><td coords="<loc0320><loc0200><loc0600><loc0280>">12.5</td><td coords="<loc0620><loc0200><loc0900><loc0280>">14.1</td></tr></table>
+            <table><tr><td coords="<loc0224><loc0126><loc0338><loc0157>">Segment</td><td coords="<loc0339><loc0126><loc0453><loc0157>">Q1</td><td coords="<loc0455><loc0126><loc0569><loc0157>">Q2</td></tr><tr><td coords="<loc0224><loc0160><loc0338><loc0191>">Imaging</td><td coords="<loc0339><loc0160><loc0453><loc0191>">3,942</td><td coords="<loc0455><loc0160><loc0569><loc0191>">7,944</td></tr></table>
             """);
         var molecule = Add(db, "aspirin.png", "molecule", image.Key, width, height, "smiles", Aspirin);
         var score = Add(db, "scale.png", "score", image.Key, width, height, "kern", "**kern\n*clefG2\n*M4/4\n=1\n4c\n4d\n4e\n4f\n==\n*-\n");
