@@ -57,6 +57,10 @@ public sealed class ReviewPageTests : IAsyncLifetime
             ["invalidResults"] = await CountAsync("select count(*) from results where not valid"),
             ["failedReason"] = "truncated",
             ["documentsWithInvalidResults"] = await CountAsync("select count(distinct j.document_id) from results r join jobs j on j.id = r.job_id where not r.valid"),
+            // A word of the stored validation error: the reason filter looks into results' errors too.
+            ["invalidReason"] = System.Text.RegularExpressions.Regex.Matches(
+                    await TestServices.ScalarAsync<string>(_postgres, "select validation_errors->>0 from results where not valid") ?? "", "[A-Za-z]{4,}")
+                .Select(m => m.Value).OrderByDescending(w => w.Length).First(),
             ["tableDocuments"] = await CountAsync("select count(*) from documents where task = 'table'"),
             // 2 rows x 3 columns as written in the model text below (the sample image's top-left cells), each with a coords box.
             ["table"] = new { documentId = seeded.Table, pageId = seeded.TablePage, cells = 6 },
@@ -149,6 +153,8 @@ public sealed class ReviewPageTests : IAsyncLifetime
         var score = Add(db, "scale.png", "score", image.Key, width, height, "kern", "**kern\n*clefG2\n*M4/4\n=1\n4c\n4d\n4e\n4f\n==\n*-\n");
         var report = Add(db, "chest.png", "report", image.Key, width, height, "report_sections",
             "FINDINGS: The lungs are clear. No pleural effusion. IMPRESSION: No acute cardiopulmonary disease.");
+        // Noise, as the demo checkpoints write it: stored, invalid, with the post-processor's reasons.
+        Add(db, "noise.png", "table", image.Key, width, height, "table_html", "<loc0001> Revenue Revenue Revenue");
         db.Documents.Add(new Document
         {
             Id = Guid.CreateVersion7(), Sha256 = new string('e', 64), FileName = "broken.pdf", MediaType = "application/pdf", Source = "api",

@@ -74,6 +74,7 @@ try {
     return page.locator('#documents tbody tr').count();
   };
   assert.equal(await rowsFor('reason=' + expect.failedReason), 1, 'reason filter');
+  assert.equal(await rowsFor('reason=' + expect.invalidReason), expect.documentsWithInvalidResults, 'reason filter on validation errors');
   assert.equal(await rowsFor('checkpoint=demo-molecule%401'), 1, 'checkpoint filter (name@version)');
   assert.equal(await rowsFor('checkpoint=demo-score'), 1, 'checkpoint filter (name)');
   assert.equal(await rowsFor('valid=false'), expect.documentsWithInvalidResults, 'invalid filter');
