@@ -20,6 +20,8 @@ PACKAGES=(
   python3-lxml python3-nltk python3-levenshtein python3-rdkit
   # Pillow resize parity (docs/fidelity.md)
   python3-pil
+  # Review page tests: playwright-core drives Debian's browser headless
+  chromium
 )
 if [[ "${1:-}" == "--runtime-only" ]]; then
   PACKAGES=(mupdf-tools poppler-utils util-linux libgdcm-cil)

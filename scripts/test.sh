@@ -16,6 +16,9 @@ if [[ -f "$ROOT/tools/metricsref/package-lock.json" ]]; then
   echo "== npm ci (metric references: edit-distance, js-rouge)"
   (cd "$ROOT/tools/metricsref" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+echo "== npm ci (review page: verovio served by the Api; playwright-core for its browser tests)"
+(cd "$ROOT/src/Api/wwwroot/review/vendor" && npm ci --no-audit --no-fund --loglevel=error)
+(cd "$ROOT/tests/ui" && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== dotnet test"
 cd "$ROOT"

@@ -12,3 +12,5 @@ END
 $$;
 REVOKE ALL ON SCHEMA public FROM docpipe_reader;
 GRANT USAGE ON SCHEMA public TO docpipe_reader;
+-- Reviewed fields (migration ReviewCorrections) are columns of the same views: the reader sees them through
+-- those grants and has no access to result_corrections itself.

@@ -1,5 +1,6 @@
 using PaliGemma2.DocPipeline.Api.DicomWeb;
 using PaliGemma2.DocPipeline.Api.Documents;
+using PaliGemma2.DocPipeline.Api.Review;
 using PaliGemma2.DocPipeline.Api.Security;
 using PaliGemma2.DocPipeline.Pacs.Hosting;
 using PaliGemma2.DocPipeline.Pipeline.Hosting;
@@ -12,6 +13,7 @@ builder.AddUploadLimits();
 builder.Services.AddDocPipeline(builder.Configuration, bus => bus.AddPacsConsumers(builder.Configuration));
 builder.Services.AddPacs(builder.Configuration);
 builder.Services.AddHealthChecks();
+builder.Services.AddReviewPage();
 
 var app = builder.Build();
 
@@ -20,6 +22,7 @@ app.UseStatusCodePages();
 app.MapHealthChecks("/healthz");
 app.MapDocumentsApi();
 app.MapDicomWebApi();
+app.MapReviewApi();
 
 app.Run();
 

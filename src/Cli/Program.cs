@@ -10,5 +10,6 @@ var root = new RootCommand("docpipe: PDFs and DICOM radiographs to structured da
     BenchPrepareCommand.Create(),
     EvalCommand.Create(),
     ReplayCommand.Create(),
+    ExportGoldCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

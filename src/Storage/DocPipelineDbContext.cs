@@ -28,6 +28,9 @@ public abstract class DocPipelineDbContext(DbContextOptions options) : DbContext
     /// <summary>Draft reports sent back to PACS.</summary>
     public DbSet<ReportDelivery> ReportDeliveries => Set<ReportDelivery>();
 
+    /// <summary>Reviewers' accepted versions of results.</summary>
+    public DbSet<ResultCorrection> ResultCorrections => Set<ResultCorrection>();
+
     /// <summary>Intake feed positions.</summary>
     public DbSet<IntakeCursor> IntakeCursors => Set<IntakeCursor>();
 
@@ -91,6 +94,16 @@ public abstract class DocPipelineDbContext(DbContextOptions options) : DbContext
             e.Property(r => r.SrSopInstanceUid).HasMaxLength(64);
             e.Property(r => r.SrSeriesInstanceUid).HasMaxLength(64);
             e.Property(r => r.Status).HasConversion(LowerCase<DeliveryStatus>()).HasMaxLength(16);
+        });
+
+        modelBuilder.Entity<ResultCorrection>(e =>
+        {
+            e.HasIndex(c => new { c.ResultId, c.ReviewedAt });
+            e.HasIndex(c => c.Task);
+            e.HasOne<Result>().WithMany().HasForeignKey(c => c.ResultId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(c => c.Task).HasMaxLength(32);
+            e.Property(c => c.ReviewedBy).HasMaxLength(200);
+            e.Property(c => c.Payload).HasColumnType(json);
         });
 
         modelBuilder.Entity<IntakeCursor>(e =>

@@ -9,7 +9,7 @@ namespace PaliGemma2.DocPipeline.Storage.Tests;
 /// <summary>What both providers' migrations must produce; each subclass runs these on its own database.</summary>
 public abstract class MigrationTests
 {
-    private static readonly string[] Tables = ["checkpoints", "documents", "intake_cursors", "jobs", "pages", "report_deliveries", "results"];
+    private static readonly string[] Tables = ["checkpoints", "documents", "intake_cursors", "jobs", "pages", "report_deliveries", "result_corrections", "results"];
 
     private protected abstract DocPipelineDbContext NewContext();
 
@@ -186,7 +186,7 @@ public sealed class PostgresMigrationTests(PostgresDatabase database) : Migratio
     private protected override async Task<List<(string Table, string Column, string Type)>> ColumnsAsync(DocPipelineDbContext db) =>
         (await Contexts.QueryAsync(db, """
             SELECT table_name, column_name, data_type FROM information_schema.columns
-            WHERE table_schema = 'public' AND table_name IN ('documents', 'pages', 'jobs', 'results', 'checkpoints', 'report_deliveries', 'intake_cursors')
+            WHERE table_schema = 'public' AND table_name IN ('documents', 'pages', 'jobs', 'results', 'checkpoints', 'report_deliveries', 'intake_cursors', 'result_corrections')
             """)).Select(r => (r[0]!, r[1]!, r[2]!)).ToList();
 
     private protected override void AssertUniqueViolation(DbUpdateException ex)
@@ -238,7 +238,7 @@ public sealed class SqliteMigrationTests(SqliteDatabase database) : MigrationTes
     private protected override async Task<List<(string Table, string Column, string Type)>> ColumnsAsync(DocPipelineDbContext db) =>
         (await Contexts.QueryAsync(db, """
             SELECT m.name, c.name, c.type FROM sqlite_master m JOIN pragma_table_info(m.name) c
-            WHERE m.type = 'table' AND m.name IN ('documents', 'pages', 'jobs', 'results', 'checkpoints', 'report_deliveries', 'intake_cursors')
+            WHERE m.type = 'table' AND m.name IN ('documents', 'pages', 'jobs', 'results', 'checkpoints', 'report_deliveries', 'intake_cursors', 'result_corrections')
             """)).Select(r => (r[0]!, r[1]!, r[2]!)).ToList();
 
     private protected override void AssertUniqueViolation(DbUpdateException ex)

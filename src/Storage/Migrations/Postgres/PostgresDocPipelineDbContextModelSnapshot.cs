@@ -471,6 +471,54 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Postgres
                     b.ToTable("results", (string)null);
                 });
 
+            modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.ResultCorrection", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<bool>("Edited")
+                        .HasColumnType("boolean")
+                        .HasColumnName("edited");
+
+                    b.Property<string>("Payload")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("payload");
+
+                    b.Property<Guid>("ResultId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("result_id");
+
+                    b.Property<DateTimeOffset>("ReviewedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("reviewed_at");
+
+                    b.Property<string>("ReviewedBy")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("reviewed_by");
+
+                    b.Property<string>("Task")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("task");
+
+                    b.HasKey("Id")
+                        .HasName("pk_result_corrections");
+
+                    b.HasIndex("Task")
+                        .HasDatabaseName("ix_result_corrections_task");
+
+                    b.HasIndex("ResultId", "ReviewedAt")
+                        .HasDatabaseName("ix_result_corrections_result_id_reviewed_at");
+
+                    b.ToTable("result_corrections", (string)null);
+                });
+
             modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.Job", b =>
                 {
                     b.HasOne("PaliGemma2.DocPipeline.Storage.Entities.Page", null)
@@ -509,6 +557,16 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Postgres
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_results_jobs_job_id");
+                });
+
+            modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.ResultCorrection", b =>
+                {
+                    b.HasOne("PaliGemma2.DocPipeline.Storage.Entities.Result", null)
+                        .WithMany()
+                        .HasForeignKey("ResultId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_result_corrections_results_result_id");
                 });
 
             modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.Document", b =>

@@ -466,6 +466,54 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                     b.ToTable("results", (string)null);
                 });
 
+            modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.ResultCorrection", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<bool>("Edited")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("edited");
+
+                    b.Property<string>("Payload")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("payload");
+
+                    b.Property<Guid>("ResultId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("result_id");
+
+                    b.Property<DateTimeOffset>("ReviewedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reviewed_at");
+
+                    b.Property<string>("ReviewedBy")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reviewed_by");
+
+                    b.Property<string>("Task")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("task");
+
+                    b.HasKey("Id")
+                        .HasName("pk_result_corrections");
+
+                    b.HasIndex("Task")
+                        .HasDatabaseName("ix_result_corrections_task");
+
+                    b.HasIndex("ResultId", "ReviewedAt")
+                        .HasDatabaseName("ix_result_corrections_result_id_reviewed_at");
+
+                    b.ToTable("result_corrections", (string)null);
+                });
+
             modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.Job", b =>
                 {
                     b.HasOne("PaliGemma2.DocPipeline.Storage.Entities.Page", null)
@@ -504,6 +552,16 @@ namespace PaliGemma2.DocPipeline.Storage.Migrations.Sqlite
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_results_jobs_job_id");
+                });
+
+            modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.ResultCorrection", b =>
+                {
+                    b.HasOne("PaliGemma2.DocPipeline.Storage.Entities.Result", null)
+                        .WithMany()
+                        .HasForeignKey("ResultId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_result_corrections_results_result_id");
                 });
 
             modelBuilder.Entity("PaliGemma2.DocPipeline.Storage.Entities.Document", b =>
