@@ -87,6 +87,12 @@ public sealed class TedsTests
                 pred = pred[..cuts[random.Next(cuts.Count)]];
             }
 
+            if (i % 13 == 7)
+            {
+                // HTML lets a cell's end tag be omitted.
+                pred = pred.Replace("</td>", "", StringComparison.Ordinal);
+            }
+
             string[]? ignore = i % 7 == 0 ? ["b", "i"] : null;
             cases.Add((pred, gold, i % 3 == 0, ignore));
         }
