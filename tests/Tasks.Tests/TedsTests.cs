@@ -80,6 +80,19 @@ public sealed class TedsTests
         {
             var gold = RandomTable(random);
             var pred = Mutate(gold, random);
+            if (i % 11 == 5)
+            {
+                // Generation stopped at the token limit: the output ends mid-table, before some tag.
+                var cuts = Indexes(pred, "<").Where(x => x > 7).ToList();
+                pred = pred[..cuts[random.Next(cuts.Count)]];
+            }
+
+            if (i % 13 == 7)
+            {
+                // HTML lets a cell's end tag be omitted.
+                pred = pred.Replace("</td>", "", StringComparison.Ordinal);
+            }
+
             string[]? ignore = i % 7 == 0 ? ["b", "i"] : null;
             cases.Add((pred, gold, i % 3 == 0, ignore));
         }
