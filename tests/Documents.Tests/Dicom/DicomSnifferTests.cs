@@ -1,5 +1,5 @@
-using PaliGemma2.DocPipeline.Documents.Dicom;
 using System.Text.RegularExpressions;
+using PaliGemma2.DocPipeline.Documents.Dicom;
 
 namespace PaliGemma2.DocPipeline.Documents.Tests.Dicom;
 
@@ -20,7 +20,7 @@ public sealed class DicomSnifferTests
     [InlineData("MR_small_jpeg_ls_lossless.dcm")]
     [InlineData("SC_rgb_rle_2frame.dcm")]
     [InlineData("image_dfl.dcm")]
-    [InlineData("no_meta.dcm")]
+    // no_meta.dcm (a bare data set) is left out: dcmdump does not read it, so there is no reference to compare with.
     [InlineData("examples_palette.dcm")]
     public void Sniffed_uids_match_dcmdump(string name)
     {
