@@ -55,7 +55,7 @@ public abstract class MigrationTests
         Assert.All(columns, c => Assert.Matches("^[a-z][a-z0-9]*(_[a-z0-9]+)*$", c.Column));
 
         Assert.Equal(
-            ["error", "file_name", "id", "media_type", "metadata", "received_at", "sha256", "size_bytes", "sop_instance_uid", "source", "status", "task"],
+            ["error", "file_name", "id", "media_type", "metadata", "reason_code", "received_at", "sha256", "size_bytes", "sop_instance_uid", "source", "status", "task"],
             columns.Where(c => c.Table == "documents").Select(c => c.Column).Order(StringComparer.Ordinal));
         Assert.Contains(columns, c => c is { Table: "pages", Column: "document_id" });
         Assert.Contains(columns, c => c is { Table: "pages", Column: "image_blob_key" });
