@@ -176,10 +176,8 @@ public sealed class PagePreparer(
         var processLimits = new ChildProcess.Limits(TimeSpan.FromSeconds(30), limits.MemoryLimitBytes, 30);
         var count = 0;
         var mutool = await ChildProcess.RunAsync("mutool", ["show", path, "pages"], processLimits, cancellationToken, captureStdout: true).ConfigureAwait(false);
-        if (mutool.ExitCode == 0)
-        {
-            count = mutool.StdOut.Split('\n').Count(l => l.StartsWith("page ", StringComparison.Ordinal));
-        }
+        // mutool exits non-zero on a looping page tree after listing the pages it can reach: those are its pages.
+        count = mutool.StdOut.Split('\n').Count(l => l.StartsWith("page ", StringComparison.Ordinal));
 
         if (count == 0)
         {
