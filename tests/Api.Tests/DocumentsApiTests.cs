@@ -148,7 +148,8 @@ public sealed class DocumentsApiTests : IAsyncLifetime
             doc = await client.GetFromJsonAsync<JsonElement>(url);
             return doc.GetProperty("status").GetString() == "failed";
         }, TimeSpan.FromSeconds(60)));
-        Assert.Contains("no page has visible content", doc.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("drew no visible content on any page", doc.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal("pdf_damaged_blank", doc.GetProperty("reasonCode").GetString());
     }
 
     [Fact]

@@ -74,14 +74,14 @@ internal static class DocumentsApi
                 j.Attempts, j.EnqueuedAt, j.StartedAt, j.FinishedAt, j.Error)).ToList())).ToList();
         var metadata = d.Metadata is null ? (JsonElement?)null : JsonDocument.Parse(d.Metadata).RootElement.Clone();
         return TypedResults.Ok(new DocumentView(d.Id, d.Sha256, d.FileName, d.MediaType, d.Source, d.Task,
-            d.Status.ToString().ToLowerInvariant(), d.Error, d.ReceivedAt, d.SizeBytes, metadata, pages));
+            d.Status.ToString().ToLowerInvariant(), d.Error, d.ReasonCode, d.ReceivedAt, d.SizeBytes, metadata, pages));
     }
 }
 
 internal sealed record DocumentAccepted(Guid Id, string Status, string StatusUrl, bool Duplicate);
 
 internal sealed record DocumentView(
-    Guid Id, string Sha256, string? FileName, string MediaType, string Source, string Task, string Status, string? Error,
+    Guid Id, string Sha256, string? FileName, string MediaType, string Source, string Task, string Status, string? Error, string? ReasonCode,
     DateTimeOffset ReceivedAt, long SizeBytes, JsonElement? Metadata, IReadOnlyList<PageView> Pages);
 
 internal sealed record PageView(int Index, int Width, int Height, string ImageBlobKey, bool HasTextLayer, IReadOnlyList<JobView> Jobs);

@@ -84,6 +84,6 @@ public sealed class PdfInspectorTests
         var path = PdfCorpus.File(name);
         Assert.DoesNotContain("Pages:", PdfCorpus.Run("pdfinfo", path), StringComparison.Ordinal);
         var ex = Assert.Throws<DocumentRejectedException>(() => PdfInspector.Inspect(path, new PdfRenderOptions()));
-        Assert.StartsWith("Not a readable PDF", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(Reasons.PdfUnreadable, ex.Code);
     }
 }
