@@ -40,12 +40,14 @@ public sealed class DicomIntakeTests : IAsyncLifetime
         _host.Drop(TestServices.CorpusFile("dicom", "rtplan.dcm"), TaskNames.Auto);
         _host.Drop(TestServices.CorpusFile("dicom", "CT_small.dcm"), TaskNames.Auto);
         _host.Drop(TestServices.CorpusFile("dicom", "MR_truncated.dcm"), TaskNames.Report);
+        // GDCM fails a C++ assertion on this file's Number of Frames and aborts whichever process decodes it.
+        _host.Drop(TestServices.CorpusFile("dicom", "rtdose_1frame.dcm"), TaskNames.Report);
 
         List<Document> docs = [];
         Assert.True(await TestServices.EventuallyAsync(async () =>
         {
             docs = await _host.WithDbAsync(db => db.Documents.AsNoTracking().Include(d => d.Pages).ThenInclude(p => p.Jobs).ToListAsync());
-            return docs.Count == 4 && docs.All(d => d.Status is DocumentStatus.Queued or DocumentStatus.Failed);
+            return docs.Count == 5 && docs.All(d => d.Status is DocumentStatus.Queued or DocumentStatus.Failed);
         }, TimeSpan.FromSeconds(60)), string.Join(", ", docs.Select(d => $"{d.FileName}={d.Status}")));
 
         var chest = docs.Single(d => d.FileName == "chest.dcm");
@@ -76,6 +78,10 @@ public sealed class DicomIntakeTests : IAsyncLifetime
         var truncated = docs.Single(d => d.FileName == "MR_truncated.dcm");
         Assert.Equal(DocumentStatus.Failed, truncated.Status);
         Assert.False(string.IsNullOrWhiteSpace(truncated.Error));
+        var aborted = docs.Single(d => d.FileName == "rtdose_1frame.dcm");
+        Assert.Equal(DocumentStatus.Failed, aborted.Status);
+        Assert.Equal("decoder_crashed", aborted.ReasonCode);
+        Assert.Contains("SIGABRT", aborted.Error, StringComparison.Ordinal);
     }
 
     [Fact]
