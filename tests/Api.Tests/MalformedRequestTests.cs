@@ -4,6 +4,9 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using PaliGemma2.DocPipeline.Pipeline.Intake;
+using PaliGemma2.DocPipeline.Storage.Blobs;
 using PaliGemma2.DocPipeline.Tests.Shared;
 
 namespace PaliGemma2.DocPipeline.Api.Tests;
@@ -18,7 +21,11 @@ public sealed class SmallLimitApi : IAsyncLifetime
     public WebApplicationFactory<Program> Factory { get; private set; } = null!;
 
     public async Task InitializeAsync() =>
-        (Factory, _root) = await ApiFactory.CreateAsync("apibad", new Dictionary<string, string> { ["Intake:MaxFileBytes"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        (Factory, _root) = await ApiFactory.CreateAsync("apibad", new Dictionary<string, string>
+        {
+            ["Intake:MaxFileBytes"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Pipeline:RunPreparation"] = "true",
+        });
 
     public async Task DisposeAsync()
     {
@@ -103,9 +110,11 @@ public sealed class MalformedRequestTests(SmallLimitApi api) : IClassFixture<Sma
     {
         using var client = api.Factory.Client();
         using var content = new UnsizedContent(Multipart("big", Noise((int)SmallLimitApi.Limit * 20)), "multipart/form-data; boundary=big");
+        // No Content-Length to check up front: the Api has to count the body as it arrives.
+        Assert.Null(content.Headers.ContentLength);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/documents?task=table") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
         using var response = await client.SendAsync(request);
-        Assert.Null(request.Content.Headers.ContentLength);
         var problem = await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
         Assert.Contains(SmallLimitApi.Limit.ToString(System.Globalization.CultureInfo.InvariantCulture), problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
@@ -178,6 +187,33 @@ public sealed class MalformedRequestTests(SmallLimitApi api) : IClassFixture<Sma
         Assert.Single(store.GetProperty("00081199").GetProperty("Value").EnumerateArray());
         var failed = Assert.Single(store.GetProperty("00081198").GetProperty("Value").EnumerateArray());
         Assert.Equal(CannotUnderstand, failed.GetProperty("00081197").GetProperty("Value")[0].GetInt32());
+    }
+
+    [Fact]
+    public async Task A_file_over_the_limit_from_another_intake_is_failed_too_large_by_preparation_and_its_blob_deleted()
+    {
+        // The drop folder, queue and PACS intakes store first; preparation applies the same Intake:MaxFileBytes the Api does.
+        IntakeResult stored;
+        string path;
+        using (var scope = api.Factory.Services.CreateScope())
+        {
+            var intake = scope.ServiceProvider.GetRequiredService<DocumentIntake>();
+            var bytes = Noise((int)SmallLimitApi.Limit + 1);
+            // Blob keys are the SHA-256 of the bytes.
+            path = scope.ServiceProvider.GetRequiredService<IBlobStore>().GetPath(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
+            using var big = new MemoryStream(bytes);
+            stored = await intake.IngestAsync(big, "big.pdf", "table", Sources.Folder, CancellationToken.None);
+        }
+
+        using var client = api.Factory.Client();
+        JsonElement doc = default;
+        Assert.True(await TestServices.EventuallyAsync(async () =>
+        {
+            doc = await client.GetFromJsonAsync<JsonElement>($"/v1/documents/{stored.DocumentId}");
+            return doc.GetProperty("status").GetString() == "failed";
+        }, TimeSpan.FromSeconds(60)));
+        Assert.Contains(SmallLimitApi.Limit.ToString(System.Globalization.CultureInfo.InvariantCulture), doc.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(path), "the refused file's blob is still stored");
     }
 
     /// <summary>Content that does not know its length, so HttpClient sends it chunked.</summary>
