@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -26,6 +27,9 @@ internal static class DicomWebApi
     /// <summary>Failure reason 0xA700: out of resources (instance too large).</summary>
     private const int OutOfResources = 0xA700;
 
+    /// <summary>RFC 2046: a boundary has 1 to 70 characters.</summary>
+    private const int MaxBoundaryLength = 70;
+
     public static IEndpointRouteBuilder MapDicomWebApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/dicom-web").AddEndpointFilter<ApiKeyEndpointFilter>().WithTags("DICOMweb");
@@ -34,7 +38,7 @@ internal static class DicomWebApi
         return app;
     }
 
-    private static async Task<IResult> StoreAsync(HttpRequest request, string? study, DocumentIntake intake, IOptions<ApiOptions> options, ILoggerFactory loggers, CancellationToken ct)
+    private static async Task<IResult> StoreAsync(HttpRequest request, string? study, DocumentIntake intake, IOptions<IntakeOptions> options, ILoggerFactory loggers, CancellationToken ct)
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
             || !contentType.MediaType.Equals("multipart/related", StringComparison.OrdinalIgnoreCase))
@@ -51,18 +55,42 @@ internal static class DicomWebApi
         }
 
         var boundary = HeaderUtilities.RemoveQuotes(contentType.Boundary).ToString();
-        if (boundary.Length == 0)
+        if (boundary.Length is 0 or > MaxBoundaryLength)
         {
-            return TypedResults.Problem(statusCode: 400, title: "No boundary", detail: "The multipart/related content type has no boundary.");
+            return Malformed($"The multipart/related content type needs a boundary of 1 to {MaxBoundaryLength} characters (RFC 2046).");
         }
 
         var logger = loggers.CreateLogger("PaliGemma2.DocPipeline.Api.DicomWeb");
         var referenced = new JsonArray();
         var failed = new JsonArray();
-        var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = options.Value.MaxUploadBytes };
+        var max = options.Value.MaxFileBytes;
+        // The request size is Kestrel's (Intake:MaxFileBytes plus framing); each part is held to Intake:MaxFileBytes here.
+        var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = null };
         var index = 0;
-        while (await reader.ReadNextSectionAsync(ct).ConfigureAwait(false) is { } section)
+        while (true)
         {
+            MultipartSection? section;
+            try
+            {
+                section = await reader.ReadNextSectionAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsFraming(ex, ct))
+            {
+                logger.LogInformation("STOW-RS body unreadable after part {Index}: {Reason}", index, ex.Message);
+                if (referenced.Count == 0 && failed.Count == 0)
+                {
+                    return Malformed(ex.Message);
+                }
+
+                failed.Add(Item(null, null, CannotUnderstand));
+                break;
+            }
+
+            if (section is null)
+            {
+                break;
+            }
+
             index++;
             var temp = Path.Combine(Path.GetTempPath(), $"docpipe-stow-{Guid.NewGuid():N}.dcm");
             try
@@ -70,8 +98,14 @@ internal static class DicomWebApi
                 var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 81920, FileOptions.DeleteOnClose);
                 await using (file.ConfigureAwait(false))
                 {
-                    await section.Body.CopyToAsync(file, ct).ConfigureAwait(false);
-                    await file.FlushAsync(ct).ConfigureAwait(false);
+                    if (!await CopyAtMostAsync(section.Body, file, max, ct).ConfigureAwait(false))
+                    {
+                        logger.LogInformation("STOW-RS part {Index} refused: larger than {Limit} bytes", index, max);
+                        failed.Add(Item(null, null, OutOfResources));
+                        // The rest of the part is not read: answer now rather than drain a body this large.
+                        break;
+                    }
+
                     // A bounded managed sniff, not GDCM: a header that makes GDCM abort must not take the API down.
                     // The full header is read in the decoder sandbox during preparation.
                     file.Position = 0;
@@ -100,11 +134,23 @@ internal static class DicomWebApi
                     referenced.Add(Item(header.SopClassUid, header.SopInstanceUid, null));
                 }
             }
-            catch (InvalidDataException ex)
+            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
-                // The part exceeded the size limit or the multipart framing broke: nothing more can be read.
+                // Kestrel's request limit hit inside this part.
                 logger.LogInformation("STOW-RS part {Index} refused: {Reason}", index, ex.Message);
                 failed.Add(Item(null, null, OutOfResources));
+                break;
+            }
+            catch (Exception ex) when (IsFraming(ex, ct))
+            {
+                // The part's body ended without its boundary: nothing more can be read.
+                logger.LogInformation("STOW-RS part {Index} unreadable: {Reason}", index, ex.Message);
+                if (referenced.Count == 0 && failed.Count == 0)
+                {
+                    return Malformed(ex.Message);
+                }
+
+                failed.Add(Item(null, null, CannotUnderstand));
                 break;
             }
             finally
@@ -127,6 +173,43 @@ internal static class DicomWebApi
         // PS3.18 10.5.3: 200 all stored, 202 some failed, 409 none stored.
         var status = failed.Count == 0 ? StatusCodes.Status200OK : referenced.Count > 0 ? StatusCodes.Status202Accepted : StatusCodes.Status409Conflict;
         return TypedResults.Text(body.ToJsonString(), "application/dicom+json", System.Text.Encoding.UTF8, status);
+    }
+
+    /// <summary>Broken framing: a body that ends before its closing boundary, or header lines the reader refuses.</summary>
+    private static bool IsFraming(Exception ex, CancellationToken ct) =>
+        !ct.IsCancellationRequested && ex is InvalidDataException || (ex is IOException and not BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } && !ct.IsCancellationRequested);
+
+    /// <summary>A body that cannot be split into instances: 400, with the failure reason a Store response would carry.</summary>
+    private static ProblemHttpResult Malformed(string detail) =>
+        TypedResults.Problem(statusCode: 400, title: "Malformed multipart/related body", detail: detail,
+            extensions: new Dictionary<string, object?> { ["failureReason"] = CannotUnderstand });
+
+    /// <summary>Copies at most <paramref name="limit"/> bytes; false (and the copy stops) when the source holds more.</summary>
+    private static async Task<bool> CopyAtMostAsync(Stream source, Stream destination, long limit, CancellationToken ct)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(81920);
+        try
+        {
+            long total = 0;
+            int read;
+            while ((read = await source.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+            {
+                total += read;
+                if (total > limit)
+                {
+                    return false;
+                }
+
+                await destination.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+            }
+
+            await destination.FlushAsync(ct).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static JsonObject Item(string? sopClassUid, string? sopInstanceUid, int? failureReason)

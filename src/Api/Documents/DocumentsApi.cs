@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Api.Security;
+using PaliGemma2.DocPipeline.Api.Uploads;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Pipeline.Intake;
 using PaliGemma2.DocPipeline.Storage;
@@ -22,7 +23,7 @@ internal static class DocumentsApi
     }
 
     private static async Task<Results<Accepted<DocumentAccepted>, Ok<DocumentAccepted>, ProblemHttpResult>> UploadAsync(
-        [FromQuery] string? task, HttpRequest request, DocumentIntake intake, IOptions<ApiOptions> options, LinkGenerator links, CancellationToken ct)
+        [FromQuery] string? task, HttpRequest request, DocumentIntake intake, IOptions<IntakeOptions> options, LinkGenerator links, CancellationToken ct)
     {
         if (!TaskNames.IsKnown(task))
         {
@@ -35,16 +36,45 @@ internal static class DocumentsApi
             return TypedResults.Problem(statusCode: 415, title: "Expected multipart/form-data", detail: "Send the file as a multipart form field named 'file'.");
         }
 
-        if (request.ContentLength > options.Value.MaxUploadBytes)
+        var max = options.Value.MaxFileBytes;
+        if (request.ContentLength > max + UploadLimits.FramingAllowance)
         {
-            return TypedResults.Problem(statusCode: 413, title: "File too large", detail: $"The limit is {options.Value.MaxUploadBytes} bytes.");
+            return TooLarge(max);
         }
 
-        var form = await request.ReadFormAsync(ct).ConfigureAwait(false);
-        var file = form.Files.GetFile("file") ?? form.Files.FirstOrDefault();
+        IFormFile? file;
+        try
+        {
+            // A chunked body has no Content-Length: it is counted as it arrives.
+            request.Body = new LimitedStream(request.Body, max + UploadLimits.FramingAllowance);
+            var form = await request.ReadFormAsync(ct).ConfigureAwait(false);
+            file = form.Files.GetFile("file") ?? form.Files.FirstOrDefault();
+        }
+        catch (BadHttpRequestException ex)
+        {
+            return ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? TooLarge(max)
+                : TypedResults.Problem(statusCode: ex.StatusCode, title: "Malformed request", detail: ex.Message);
+        }
+        catch (InvalidDataException ex)
+        {
+            // The form reader's words: missing or over-long boundary, over-long headers or values.
+            return TypedResults.Problem(statusCode: 400, title: "Malformed multipart body", detail: ex.Message);
+        }
+        catch (IOException ex) when (!ct.IsCancellationRequested)
+        {
+            // The body ended before the closing boundary (truncated, or a boundary that never occurs).
+            return TypedResults.Problem(statusCode: 400, title: "Truncated multipart body", detail: ex.Message);
+        }
+
         if (file is null || file.Length == 0)
         {
             return TypedResults.Problem(statusCode: 400, title: "No file", detail: "The form has no non-empty file field.");
+        }
+
+        if (file.Length > max)
+        {
+            return TooLarge(max);
         }
 
         IntakeResult result;
@@ -58,6 +88,9 @@ internal static class DocumentsApi
         var body = new DocumentAccepted(result.DocumentId, result.Status.ToString().ToLowerInvariant(), url, !result.Created);
         return result.Created ? TypedResults.Accepted(url, body) : TypedResults.Ok(body);
     }
+
+    private static ProblemHttpResult TooLarge(long max) =>
+        TypedResults.Problem(statusCode: 413, title: "File too large", detail: $"The limit is {max} bytes (Intake:MaxFileBytes).");
 
     private static async Task<Results<Ok<DocumentView>, NotFound>> GetAsync(Guid id, DocPipelineDbContext db, CancellationToken ct)
     {

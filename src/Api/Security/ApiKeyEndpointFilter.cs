@@ -13,8 +13,8 @@ public sealed class ApiOptions
     /// <summary>Accepted keys for the <c>X-Api-Key</c> header; every request is refused when empty.</summary>
     public IList<string> Keys { get; } = [];
 
-    /// <summary>Largest upload accepted.</summary>
-    public long MaxUploadBytes { get; set; } = 500L << 20;
+    /// <summary>Retry-After sent with 503 while the message broker is unavailable.</summary>
+    public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>Requires a configured key in <c>X-Api-Key</c>; compares in constant time.</summary>
@@ -39,14 +39,5 @@ internal static class ApiKeyExtensions
     {
         services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section);
         return services;
-    }
-
-    /// <summary>Kestrel (30 MB) and form (128 MB) defaults would refuse large PDFs before the API sees them.</summary>
-    public static WebApplicationBuilder AddUploadLimits(this WebApplicationBuilder builder)
-    {
-        var max = builder.Configuration.GetSection(ApiOptions.Section).GetValue<long?>(nameof(ApiOptions.MaxUploadBytes)) ?? new ApiOptions().MaxUploadBytes;
-        builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestBodySize = max + (1 << 20));
-        builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(o => o.MultipartBodyLengthLimit = max);
-        return builder;
     }
 }

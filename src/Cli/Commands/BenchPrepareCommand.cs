@@ -6,6 +6,7 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Documents.Images;
 using PaliGemma2.DocPipeline.Documents.Pdf;
+using PaliGemma2.DocPipeline.Pipeline.Intake;
 using PaliGemma2.DocPipeline.Pipeline.Preparation;
 using PaliGemma2.DocPipeline.Storage.Blobs;
 using UglyToad.PdfPig.Content;
@@ -67,7 +68,7 @@ internal static class BenchPrepareCommand
                     }
 
                     var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(pdf, ct).ConfigureAwait(false)));
-                    var preparer = new PagePreparer(blobs, Options.Create(new PreparationOptions { ScratchRoot = work }), Options.Create(renderOptions), Options.Create(new ImageLimits()), Options.Create(PaliGemma2.DocPipeline.Documents.Dicom.DicomLimits.Default), new DecodeSandbox(new SandboxOptions(), NullLogger<DecodeSandbox>.Instance));
+                    var preparer = new PagePreparer(blobs, Options.Create(new PreparationOptions { ScratchRoot = work }), Options.Create(new IntakeOptions()), Options.Create(renderOptions), Options.Create(new ImageLimits()), Options.Create(PaliGemma2.DocPipeline.Documents.Dicom.DicomLimits.Default), new DecodeSandbox(new SandboxOptions(), NullLogger<DecodeSandbox>.Instance));
                     sw.Restart();
                     var prepared = await preparer.PrepareAsync(key, "application/pdf", "table", resolution, ct).ConfigureAwait(false);
                     stageTimes.Add(sw.Elapsed.TotalSeconds);

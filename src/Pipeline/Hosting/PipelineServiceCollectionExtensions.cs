@@ -37,7 +37,9 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section);
         services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section);
         services.AddOptions<PreparationOptions>().BindConfiguration(PreparationOptions.Section);
-        services.AddOptions<PdfRenderOptions>().BindConfiguration(PdfRenderOptions.Section);
+        // One size limit for every side (Intake:MaxFileBytes): the API must not accept what preparation refuses.
+        services.AddOptions<PdfRenderOptions>().BindConfiguration(PdfRenderOptions.Section)
+            .PostConfigure<IOptions<IntakeOptions>>((pdf, intake) => pdf.MaxFileBytes = intake.Value.MaxFileBytes);
         services.AddOptions<ImageLimits>().BindConfiguration(ImageLimits.Section);
         services.AddOptions<SandboxOptions>().BindConfiguration(SandboxOptions.Section);
         services.AddSingleton(sp => new DecodeSandbox(sp.GetRequiredService<IOptions<SandboxOptions>>().Value, sp.GetRequiredService<ILogger<DecodeSandbox>>()));

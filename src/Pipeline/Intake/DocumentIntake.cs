@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Documents;
 using PaliGemma2.DocPipeline.Documents.Dicom;
@@ -35,7 +36,8 @@ public static class Sources
 /// The one way a file becomes a document: bytes into the blob store, a <c>documents</c> row unique on
 /// (sha256, task), then <see cref="DocumentReceived"/>. Every intake path calls this.
 /// </summary>
-public sealed class DocumentIntake(DocPipelineDbContext db, IBlobStore blobs, IPublishEndpoint publish, TimeProvider time, ILogger<DocumentIntake> logger)
+public sealed class DocumentIntake(
+    DocPipelineDbContext db, IBlobStore blobs, IPublishEndpoint publish, TimeProvider time, IOptions<IntakeOptions> options, ILogger<DocumentIntake> logger)
 {
     /// <summary>Ingests a stream (HTTP upload, PACS download).</summary>
     public async Task<IntakeResult> IngestAsync(Stream content, string? fileName, string task, string source, CancellationToken cancellationToken)
@@ -124,7 +126,23 @@ public sealed class DocumentIntake(DocPipelineDbContext db, IBlobStore blobs, IP
                 ?? throw new InvalidOperationException("Unique violation on documents but no row found.", ex);
         }
 
-        await publish.Publish(ToMessage(document), cancellationToken).ConfigureAwait(false);
+        // MassTransit waits for a lost broker connection indefinitely; the row is committed, so recovery announces it later
+        // (RepublishAfter) and the caller can answer "try again" instead of hanging.
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            timeout.CancelAfter(options.Value.PublishTimeout);
+            try
+            {
+                await publish.Publish(ToMessage(document), timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Document {DocumentId} stored but the broker did not take its event within {Timeout}; recovery re-publishes it",
+                    document.Id, options.Value.PublishTimeout);
+                throw new BrokerUnavailableException(document.Id, ex);
+            }
+        }
+
         logger.LogInformation("Document {DocumentId} received from {Source} for task {Task} ({MediaType}, {Size} bytes)",
             document.Id, source, task, mediaType, blob.Size);
         return new IntakeResult(document.Id, Created: true, document.Status);

@@ -23,4 +23,13 @@ public sealed class IntakeOptions
 
     /// <summary>Documents still <c>received</c> after this long are announced again (a crash between commit and publish).</summary>
     public TimeSpan RepublishAfter { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long intake waits for the broker to take a new document's event before it reports the broker unavailable.</summary>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Largest file accepted, the one limit every side reads: the API (uploads, STOW-RS parts) refuses bigger
+    /// requests with 413 and preparation refuses bigger files from any intake (and deletes their blobs).
+    /// </summary>
+    public long MaxFileBytes { get; set; } = 200L << 20;
 }

@@ -8,6 +8,7 @@ using PaliGemma2.DocPipeline.Documents.Images;
 using PaliGemma2.DocPipeline.Documents.Pdf;
 using PaliGemma2.DocPipeline.Documents.Processes;
 using PaliGemma2.DocPipeline.Documents.Sandbox;
+using PaliGemma2.DocPipeline.Pipeline.Intake;
 using PaliGemma2.DocPipeline.Storage.Blobs;
 
 namespace PaliGemma2.DocPipeline.Pipeline.Preparation;
@@ -20,6 +21,7 @@ namespace PaliGemma2.DocPipeline.Pipeline.Preparation;
 public sealed class PagePreparer(
     IBlobStore blobs,
     IOptions<PreparationOptions> options,
+    IOptions<IntakeOptions> intake,
     IOptions<PdfRenderOptions> pdfOptions,
     IOptions<ImageLimits> imageLimits,
     IOptions<DicomLimits> dicomLimits,
@@ -36,9 +38,9 @@ public sealed class PagePreparer(
     {
         var path = blobs.GetPath(sha256);
         var size = new FileInfo(path).Length;
-        if (size > options.Value.MaxFileBytes)
+        if (size > intake.Value.MaxFileBytes)
         {
-            throw new DocumentRejectedException(Reasons.TooLarge, $"File is {size} bytes; the limit is {options.Value.MaxFileBytes}.");
+            throw new DocumentRejectedException(Reasons.TooLarge, $"File is {size} bytes; the limit is {intake.Value.MaxFileBytes}.");
         }
 
         var scratch = Path.Combine(options.Value.ScratchRoot ?? Path.GetTempPath(), "docpipe-prepare-" + Guid.NewGuid().ToString("N"));

@@ -12,9 +12,6 @@ public sealed class PreparationOptions
     /// </summary>
     public int DefaultResolution { get; set; } = 896;
 
-    /// <summary>Largest file preparation accepts (any type).</summary>
-    public long MaxFileBytes { get; set; } = 500L << 20;
-
     /// <summary>Scratch folder for renderer output; the system temp folder when empty.</summary>
     public string? ScratchRoot { get; set; }
 }

@@ -4,8 +4,10 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Documents;
+using PaliGemma2.DocPipeline.Pipeline.Intake;
 using PaliGemma2.DocPipeline.Pipeline.State;
 using PaliGemma2.DocPipeline.Storage;
+using PaliGemma2.DocPipeline.Storage.Blobs;
 using PaliGemma2.DocPipeline.Storage.Entities;
 
 namespace PaliGemma2.DocPipeline.Pipeline.Preparation;
@@ -23,6 +25,8 @@ public sealed class PrepareDocumentConsumer(
     IOptions<RecoveryOptions> recovery,
     PagePreparer preparer,
     IOptions<PreparationOptions> options,
+    IOptions<IntakeOptions> intake,
+    IBlobStore blobs,
     Workers.CheckpointRegistry registry,
     TimeProvider time,
     ILogger<PrepareDocumentConsumer> logger) : IConsumer<DocumentReceived>
@@ -35,6 +39,16 @@ public sealed class PrepareDocumentConsumer(
         var document = await state.StartPreparingAsync(context.Message.DocumentId, ct).ConfigureAwait(false);
         if (document is null)
         {
+            return;
+        }
+
+        if (document.SizeBytes > intake.Value.MaxFileBytes)
+        {
+            await state.FailDocumentAsync(document.Id, Reasons.TooLarge, $"File is {document.SizeBytes} bytes; the limit is {intake.Value.MaxFileBytes}.", context, ct).ConfigureAwait(false);
+            // A refused file is not kept (anyone allowed to send files could fill the disk); every other document
+            // of the same bytes is refused here by its recorded size, before it needs them.
+            File.Delete(blobs.GetPath(document.Sha256));
+            logger.LogInformation("Document {DocumentId} refused: {Size} bytes over Intake:MaxFileBytes; its file was deleted", document.Id, document.SizeBytes);
             return;
         }
 
