@@ -302,7 +302,7 @@ public sealed class CliTests : IDisposable
     }
 
     private const string SqlSample = """
-        select 'a,b' as "x,y", 'say "hi"' as quoted, 'line1' || char(10) || 'line2' as multiline, null as nothing, 42 as n, 1.5 as f, 'ü €' as utf8
+        select 'a,b' as "x,y", 'say "hi"' as quoted, 'line1' || char(10) || 'line2' as multiline, null as missing, 42 as n, 1.5 as f, 'ü €' as utf8
         union all select '', 'plain', '', 'x', -7, 0.25, ''
         """;
 
@@ -320,7 +320,7 @@ public sealed class CliTests : IDisposable
         Assert.True(pyExit == 0, json);
         string[][] expected =
         [
-            ["x,y", "quoted", "multiline", "nothing", "n", "f", "utf8"],
+            ["x,y", "quoted", "multiline", "missing", "n", "f", "utf8"],
             ["a,b", "say \"hi\"", "line1\nline2", "", "42", "1.5", "ü €"],
             ["", "plain", "", "x", "-7", "0.25", ""],
         ];
@@ -339,12 +339,12 @@ public sealed class CliTests : IDisposable
         Assert.Equal("a,b", first.GetProperty("x,y").GetString());
         Assert.Equal("say \"hi\"", first.GetProperty("quoted").GetString());
         Assert.Equal("line1\nline2", first.GetProperty("multiline").GetString());
-        Assert.Equal(JsonValueKind.Null, first.GetProperty("nothing").ValueKind);
+        Assert.Equal(JsonValueKind.Null, first.GetProperty("missing").ValueKind);
         Assert.Equal(42, first.GetProperty("n").GetInt64());
         Assert.Equal(1.5, first.GetProperty("f").GetDouble());
         Assert.Equal("ü €", first.GetProperty("utf8").GetString());
         Assert.Equal(-7, doc.RootElement[1].GetProperty("n").GetInt64());
-        Assert.Equal("x", doc.RootElement[1].GetProperty("nothing").GetString());
+        Assert.Equal("x", doc.RootElement[1].GetProperty("missing").GetString());
     }
 
     [Fact]
