@@ -48,6 +48,8 @@ public sealed class CliTests : IDisposable
         var (statusExit, statusOut) = await DocpipeAsync("status", id);
         Assert.Equal(0, statusExit);
         Assert.Contains("done", statusOut, StringComparison.Ordinal);
+        // Not a terminal: plain "key<TAB>value" lines, the id whole.
+        Assert.Contains($"Document\t{Guid.Parse(id)}", statusOut.ReplaceLineEndings("\n").Split('\n'));
 
         // Running it again is a no-op: same bytes, same task, same documents.
         var (againExit, _) = await DocpipeAsync("process", samples, "--task", "table");
