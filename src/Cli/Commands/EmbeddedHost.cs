@@ -34,7 +34,9 @@ internal static class EmbeddedHost
         }
 
         builder.Configuration.AddEnvironmentVariables();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        // Log lines are warnings and errors (the CUDA fallback, a failed page): stderr, so stdout holds only results.
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+            .AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Error);
         builder.Services.AddDocPipeline(builder.Configuration);
         return builder.Build();

@@ -29,12 +29,23 @@ internal static class StatusCommand
             .FirstOrDefaultAsync(x => x.Id == id, ct).ConfigureAwait(false);
         if (d is null)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]No document {id}.[/]");
+            CliOutput.Error($"No document {id}.");
             return 1;
         }
 
         var grid = new Grid().AddColumns(2);
-        void Row(string k, string? v) => grid.AddRow(new Text(k), new Text(v ?? ""));
+        void Row(string k, string? v)
+        {
+            if (CliOutput.Plain)
+            {
+                CliOutput.Line($"{k}\t{(v ?? "").ReplaceLineEndings(" ")}");
+            }
+            else
+            {
+                grid.AddRow(new Text(k), new Text(v ?? ""));
+            }
+        }
+
         Row("Document", d.Id.ToString());
         Row("File", d.FileName);
         Row("Type", d.MediaType);
@@ -44,19 +55,18 @@ internal static class StatusCommand
         Row("Error", d.Error);
         Row("Received", d.ReceivedAt.ToString("u", CultureInfo.InvariantCulture));
         Row("Metadata", d.Metadata);
-        AnsiConsole.Write(grid);
-
-        var pages = new Table().AddColumns("Page", "Size", "Text layer", "Job", "Job status");
-        foreach (var p in d.Pages.OrderBy(p => p.Index))
+        if (!CliOutput.Plain)
         {
-            foreach (var j in p.Jobs.DefaultIfEmpty())
-            {
-                pages.AddRow(p.Index.ToString(CultureInfo.InvariantCulture), $"{p.Width}×{p.Height}", p.TextLayer is null ? "no" : "yes",
-                    j?.Id.ToString() ?? "", j?.Status.ToString().ToLowerInvariant() ?? "");
-            }
+            AnsiConsole.Write(grid);
         }
 
-        AnsiConsole.Write(pages);
+        CliOutput.Table(
+            ["Page", "Size", "Text layer", "Job", "Job status"],
+            d.Pages.OrderBy(p => p.Index).SelectMany(p => p.Jobs.DefaultIfEmpty().Select(j => (IReadOnlyList<string>)
+            [
+                p.Index.ToString(CultureInfo.InvariantCulture), $"{p.Width}×{p.Height}", p.TextLayer is null ? "no" : "yes",
+                j?.Id.ToString() ?? "", j?.Status.ToString().ToLowerInvariant() ?? "",
+            ])));
         await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
         return 0;
     }
