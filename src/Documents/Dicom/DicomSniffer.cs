@@ -9,8 +9,8 @@ public sealed record DicomIdentity(string SopClassUid, string SopInstanceUid, st
 /// <summary>
 /// Reads SOP Class, SOP Instance and Study Instance UIDs from the first bytes of a DICOM file without
 /// GDCM, so intake (in the API and the drop folder) never runs a native parser on untrusted bytes.
-/// A bounded walk over little-endian elements: it stops at anything it does not expect and never
-/// throws on hostile input; the full header is read later, in the decoder sandbox.
+/// A bounded walk over the data set's elements (little or big endian): it stops at anything it does
+/// not expect and never throws on hostile input; the full header is read later, in the decoder sandbox.
 /// </summary>
 public static class DicomSniffer
 {
@@ -27,19 +27,24 @@ public static class DicomSniffer
         var found = new Dictionary<uint, string>();
         var offset = 0;
         var explicitVr = true;
+        var bigEndian = false;
         if (head.Length >= 132 && head.Slice(128, 4).SequenceEqual("DICM"u8))
         {
             offset = 132;
             // The file meta group is always explicit VR little endian.
-            offset = Walk(head, offset, explicitVr: true, depth: 0, found, stopAfterGroup2: true);
+            offset = Walk(head, offset, explicitVr: true, bigEndian: false, depth: 0, found, stopAfterGroup2: true);
             var syntax = found.GetValueOrDefault(MetaSyntaxTag, "");
             if (syntax is "1.2.840.10008.1.2")
             {
                 explicitVr = false;
             }
-            else if (syntax is "1.2.840.10008.1.2.2" or "1.2.840.10008.1.2.1.99")
+            else if (syntax is "1.2.840.10008.1.2.2")
             {
-                // Big endian and deflated data sets: the meta group's UIDs have to do.
+                bigEndian = true;
+            }
+            else if (syntax is "1.2.840.10008.1.2.1.99")
+            {
+                // A deflated data set: the meta group's UIDs have to do.
                 offset = -1;
             }
         }
@@ -51,7 +56,7 @@ public static class DicomSniffer
 
         if (offset >= 0 && offset < head.Length)
         {
-            Walk(head, offset, explicitVr, depth: 0, found, stopAfterGroup2: false);
+            Walk(head, offset, explicitVr, bigEndian, depth: 0, found, stopAfterGroup2: false);
         }
 
         return new DicomIdentity(
@@ -70,12 +75,12 @@ public static class DicomSniffer
     }
 
     // Returns the offset after the last element read; -1 where the walk had to stop inside an element.
-    private static int Walk(ReadOnlySpan<byte> data, int offset, bool explicitVr, int depth, Dictionary<uint, string> found, bool stopAfterGroup2)
+    private static int Walk(ReadOnlySpan<byte> data, int offset, bool explicitVr, bool bigEndian, int depth, Dictionary<uint, string> found, bool stopAfterGroup2)
     {
         while (offset + 8 <= data.Length)
         {
-            var group = BinaryPrimitives.ReadUInt16LittleEndian(data[offset..]);
-            var element = BinaryPrimitives.ReadUInt16LittleEndian(data[(offset + 2)..]);
+            var group = U16(data[offset..]);
+            var element = U16(data[(offset + 2)..]);
             var tag = ((uint)group << 16) | element;
             if (stopAfterGroup2 && group != 0x0002)
             {
@@ -98,7 +103,7 @@ public static class DicomSniffer
             var isSequence = false;
             if (group == 0xFFFE || !explicitVr)
             {
-                length = BinaryPrimitives.ReadUInt32LittleEndian(data[(offset + 4)..]);
+                length = U32(data[(offset + 4)..]);
                 valueOffset = offset + 8;
                 isSequence = group != 0xFFFE && length == uint.MaxValue;
             }
@@ -112,13 +117,13 @@ public static class DicomSniffer
                         return -1;
                     }
 
-                    length = BinaryPrimitives.ReadUInt32LittleEndian(data[(offset + 8)..]);
+                    length = U32(data[(offset + 8)..]);
                     valueOffset = offset + 12;
                     isSequence = vr is "SQ" || (vr is "UN" && length == uint.MaxValue);
                 }
                 else
                 {
-                    length = BinaryPrimitives.ReadUInt16LittleEndian(data[(offset + 6)..]);
+                    length = U16(data[(offset + 6)..]);
                     valueOffset = offset + 8;
                 }
             }
@@ -131,7 +136,7 @@ public static class DicomSniffer
                 }
 
                 // Undefined length (sequence or item): walk inside until its delimiter.
-                var inner = Walk(data, valueOffset, explicitVr, depth + 1, new Dictionary<uint, string>(), stopAfterGroup2: false);
+                var inner = Walk(data, valueOffset, explicitVr, bigEndian, depth + 1, new Dictionary<uint, string>(), stopAfterGroup2: false);
                 if (inner < 0)
                 {
                     return -1;
@@ -155,5 +160,8 @@ public static class DicomSniffer
         }
 
         return offset;
+
+        ushort U16(ReadOnlySpan<byte> b) => bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(b) : BinaryPrimitives.ReadUInt16LittleEndian(b);
+        uint U32(ReadOnlySpan<byte> b) => bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(b) : BinaryPrimitives.ReadUInt32LittleEndian(b);
     }
 }

@@ -21,7 +21,10 @@ public sealed class DicomSnifferTests
     [InlineData("SC_rgb_rle_2frame.dcm")]
     [InlineData("image_dfl.dcm")]
     // no_meta.dcm (a bare data set) is left out: dcmdump does not read it, so there is no reference to compare with.
-    [InlineData("examples_palette.dcm")]
+    [InlineData("693_J2KI.dcm")]
+    [InlineData("ExplVR_BigEnd.dcm")]
+    // GDCM aborts the process on this one; the sniffer must still read its UIDs.
+    [InlineData("rtdose_1frame.dcm")]
     public void Sniffed_uids_match_dcmdump(string name)
     {
         var path = DicomTestEnvironment.CorpusFile(name);
