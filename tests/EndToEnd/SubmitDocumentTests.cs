@@ -70,7 +70,7 @@ public sealed class SubmitDocumentTests : IAsyncLifetime
         {
             ["messageId"] = Guid.NewGuid().ToString(),
             ["messageType"] = new JsonArray("urn:message:PaliGemma2.DocPipeline.Contracts:SubmitDocument"),
-            ["message"] = new JsonObject { ["task"] = "table", ["path"] = envelope },
+            ["message"] = new JsonObject { ["task"] = "table", ["path"] = envelope, ["fileName"] = "scan 7 (original).png" },
         }.ToJsonString(), "application/vnd.masstransit+json");
         // Fails the schema: no path, a number for task.
         await PublishAsync("""{"task": 7, "fileName": "x.png"}""", "application/json");
@@ -79,7 +79,7 @@ public sealed class SubmitDocumentTests : IAsyncLifetime
             await TestServices.ScalarAsync<long>(_postgres, "select count(*) from documents where source = 'queue'") == 3,
             TimeSpan.FromSeconds(60)), worker.Output);
         Assert.Equal(3, await TestServices.ScalarAsync<long>(_postgres,
-            "select count(*) from documents where source = 'queue' and file_name in ('plain-no-type.png', 'plain-json.png', 'envelope.png')"));
+            "select count(*) from documents where source = 'queue' and file_name in ('plain-no-type.png', 'plain-json.png', 'scan 7 (original).png')"));
 
         // The invalid one is kept, with a readable reason, in submit-document_error.
         JsonElement faulted = default;

@@ -91,7 +91,7 @@ public sealed class PipelineHost : IAsyncDisposable
     {
         await using var scope = Services.CreateAsyncScope();
         var intake = scope.ServiceProvider.GetRequiredService<DocumentIntake>();
-        return await intake.IngestFileAsync(path, move: false, task, Sources.Cli, CancellationToken.None);
+        return await intake.IngestFileAsync(path, move: false, task, Sources.Cli, fileName: null, CancellationToken.None);
     }
 
     /// <summary>Waits until every listed document has left received/preparing; returns them with pages.</summary>

@@ -150,7 +150,7 @@ internal static class ProcessCommand
         foreach (var file in files)
         {
             await using var scope = host.Services.CreateAsyncScope();
-            var result = await scope.ServiceProvider.GetRequiredService<DocumentIntake>().IngestFileAsync(file, move: false, task, Sources.Cli, ct).ConfigureAwait(false);
+            var result = await scope.ServiceProvider.GetRequiredService<DocumentIntake>().IngestFileAsync(file, move: false, task, Sources.Cli, fileName: null, ct).ConfigureAwait(false);
             string? note = null;
             if (!result.Created)
             {

@@ -47,8 +47,11 @@ public sealed class DocumentIntake(
         return await RegisterAsync(blob, fileName, task, source, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Ingests a file by moving it into the blob store (drop folder, CLI copies).</summary>
-    public async Task<IntakeResult> IngestFileAsync(string path, bool move, string task, string source, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ingests a file by moving or copying it into the blob store (drop folder, CLI, queue intake); the document
+    /// keeps <paramref name="fileName"/> when the sender named the file, else the file's own name.
+    /// </summary>
+    public async Task<IntakeResult> IngestFileAsync(string path, bool move, string task, string source, string? fileName, CancellationToken cancellationToken)
     {
         EnsureTask(task);
         BlobInfo blob;
@@ -65,7 +68,7 @@ public sealed class DocumentIntake(
             }
         }
 
-        return await RegisterAsync(blob, Path.GetFileName(path), task, source, cancellationToken).ConfigureAwait(false);
+        return await RegisterAsync(blob, string.IsNullOrWhiteSpace(fileName) ? Path.GetFileName(path) : fileName, task, source, cancellationToken).ConfigureAwait(false);
     }
 
     private static void EnsureTask(string task)

@@ -106,7 +106,7 @@ public sealed class DropFolderWatcher(
         {
             await using var scope = scopes.CreateAsyncScope();
             var intake = scope.ServiceProvider.GetRequiredService<DocumentIntake>();
-            var result = await intake.IngestFileAsync(path, move: true, task, Sources.Folder, cancellationToken).ConfigureAwait(false);
+            var result = await intake.IngestFileAsync(path, move: true, task, Sources.Folder, fileName: null, cancellationToken).ConfigureAwait(false);
             logger.LogInformation("Drop folder file taken as document {DocumentId} (new: {Created})", result.DocumentId, result.Created);
             return true;
         }

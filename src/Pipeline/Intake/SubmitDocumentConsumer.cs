@@ -34,7 +34,7 @@ public sealed class SubmitDocumentConsumer(DocumentIntake intake, IOptions<Intak
             return;
         }
 
-        var result = await intake.IngestFileAsync(path, move: false, message.Task, Sources.Queue, context.CancellationToken).ConfigureAwait(false);
+        var result = await intake.IngestFileAsync(path, move: false, message.Task, Sources.Queue, message.FileName, context.CancellationToken).ConfigureAwait(false);
         logger.LogInformation("SubmitDocument {ExternalId} is document {DocumentId} (new: {Created})", message.ExternalId, result.DocumentId, result.Created);
     }
 }
