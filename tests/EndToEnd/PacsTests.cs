@@ -284,7 +284,10 @@ public sealed partial class PacsTests : IAsyncLifetime
             TimeSpan.FromSeconds(60)), "first instance not ingested:\n" + first.Output);
         Assert.True(await TestServices.EventuallyAsync(async () =>
             await ScalarAsync<long>("select coalesce(max(position), 0) from intake_cursors") > 0, TimeSpan.FromSeconds(10)), first.Output);
-        await Task.Delay(1000);
+        // The feed has read (and saved its place past) every change Orthanc had when A arrived.
+        var lastBeforeKill = await OrthancLastChangeAsync();
+        Assert.True(await TestServices.EventuallyAsync(async () =>
+            await ScalarAsync<long>("select coalesce(max(position), 0) from intake_cursors") >= lastBeforeKill, TimeSpan.FromSeconds(30)), first.Output);
         first.Kill();
         await first.DisposeAsync();
 
@@ -298,7 +301,10 @@ public sealed partial class PacsTests : IAsyncLifetime
         Assert.True(await TestServices.EventuallyAsync(async () =>
             await ScalarAsync<long>($"select count(*) from documents where sop_instance_uid = '{sopB}'") == 1,
             TimeSpan.FromSeconds(60)), "second instance not ingested after the restart:\n" + second.Output);
-        await Task.Delay(2000);   // several more polls: nothing else may arrive
+        // Nothing else may arrive: wait until the feed has read every change Orthanc has, then count.
+        var last = await OrthancLastChangeAsync();
+        Assert.True(await TestServices.EventuallyAsync(async () =>
+            await ScalarAsync<long>("select coalesce(max(position), 0) from intake_cursors") >= last, TimeSpan.FromSeconds(30)), second.Output);
 
         Assert.Equal(2, await ScalarAsync<long>("select count(*) from documents where source = 'pacs'"));
         Assert.Equal(1, await ScalarAsync<long>($"select count(*) from documents where sop_instance_uid = '{sopA}'"));
@@ -397,6 +403,14 @@ public sealed partial class PacsTests : IAsyncLifetime
         response.EnsureSuccessStatusCode();
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return JsonSerializer.Serialize(json.RootElement);
+    }
+
+    /// <summary>The sequence number of Orthanc's latest change (<c>/changes?last</c>).</summary>
+    private async Task<long> OrthancLastChangeAsync()
+    {
+        using var orthanc = OrthancClient();
+        using var json = JsonDocument.Parse(await orthanc.GetStringAsync("changes?last"));
+        return json.RootElement.GetProperty("Last").GetInt64();
     }
 
     private async Task<List<string>> ColumnAsync(string sql)

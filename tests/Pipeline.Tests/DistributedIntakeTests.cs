@@ -189,7 +189,8 @@ public sealed class DistributedIntakeTests : IAsyncLifetime
         Assert.Equal(Sources.Queue, doc!.Source);
         Assert.Single(doc.Pages);
         Assert.True(File.Exists(Path.Combine(shared, "a.pdf")), "the sender's file is copied, not taken");
-        await Task.Delay(1000);
+        // Both messages consumed (the refused one too) before counting what they ingested.
+        Assert.True(await TestServices.WaitForAcksAsync(_host.RabbitUri!, "submit-document", 2, TimeSpan.FromSeconds(60)));
         Assert.Equal(1, await _host.WithDbAsync(db => db.Documents.CountAsync(d => d.Task == TaskNames.Molecule)));
     }
 

@@ -70,7 +70,9 @@ public sealed class InferenceStageTests : IAsyncLifetime
         Assert.True(await TestServices.EventuallyAsync(async () =>
             (await _host.WithDbAsync(db => db.Jobs.AsNoTracking().SingleAsync(j => j.Id == orphanJob.Id))).Status == JobStatus.Failed,
             TimeSpan.FromSeconds(60)));
-        await Task.Delay(1000);
+        Assert.True(await TestServices.EventuallyAsync(async () =>
+            await _host.WithDbAsync(db => db.Jobs.AsNoTracking().Where(j => j.DocumentId == ingest.DocumentId).AllAsync(j => j.Status == JobStatus.Done)),
+            TimeSpan.FromSeconds(60)));
 
         Assert.Equal(PdfReference.PageCount(TestServices.CorpusFile("pdf", "ltxtable.pdf")), await _host.WithDbAsync(db => db.Results.CountAsync()));
         var failed = await _host.WithDbAsync(db => db.Jobs.AsNoTracking().SingleAsync(j => j.Id == orphanJob.Id));

@@ -65,6 +65,29 @@ internal static class TestServices
         }, timeout);
     }
 
+    /// <summary>
+    /// Waits until <paramref name="queue"/> has acknowledged at least <paramref name="count"/> messages in all: every one
+    /// of them consumed, whatever the consumer did with it. The management API's cumulative ack count only grows, so a
+    /// stale statistics sample can delay the answer but never make it true early.
+    /// </summary>
+    public static async Task<bool> WaitForAcksAsync(Uri amqp, string queue, long count, TimeSpan timeout)
+    {
+        using var http = ManagementClient();
+        var vhost = Uri.EscapeDataString(amqp.AbsolutePath.TrimStart('/'));
+        return await EventuallyAsync(async () =>
+        {
+            using var response = await http.GetAsync($"api/queues/{vhost}/{queue}");
+            if (!response.IsSuccessStatusCode)
+            {
+                return false;
+            }
+
+            using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return json.RootElement.TryGetProperty("message_stats", out var stats)
+                && stats.TryGetProperty("ack", out var acks) && acks.GetInt64() >= count;
+        }, timeout);
+    }
+
     public static HttpClient ManagementClient()
     {
         var uri = RabbitMqManagement;
@@ -85,7 +108,8 @@ internal static class TestServices
     public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+        do
         {
             try
             {
@@ -98,9 +122,8 @@ internal static class TestServices
             {
                 // Not up yet (schema not migrated, process still starting): keep polling.
             }
-
-            await Task.Delay(200);
         }
+        while (DateTime.UtcNow < deadline && await poll.WaitForNextTickAsync());
 
         return await condition();
     }
