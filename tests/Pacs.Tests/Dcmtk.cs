@@ -8,23 +8,15 @@ internal static class Dcmtk
 {
     public static async Task<string> RunAsync(string tool, params string[] args)
     {
-        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        var output = await stdout + await stderr;
-        Assert.True(p.ExitCode == 0, $"{tool} {string.Join(' ', args)} exited {p.ExitCode}:\n{output}");
+        var (exitCode, output) = await RunProcessAsync(tool, args);
+        Assert.True(exitCode == 0, $"{tool} {string.Join(' ', args)} exited {exitCode}:\n{output}");
         return output;
     }
 
     /// <summary>Runs a tool whose exit status is not its verdict (dciodvfy); returns stdout and stderr.</summary>
-    public static async Task<string> RunAnyAsync(string tool, params string[] args)
+    public static async Task<string> RunAnyAsync(string tool, params string[] args) => (await RunProcessAsync(tool, args)).Output;
+
+    private static async Task<(int ExitCode, string Output)> RunProcessAsync(string tool, string[] args)
     {
         var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args)
@@ -36,7 +28,7 @@ internal static class Dcmtk
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();
-        return await stdout + await stderr;
+        return (p.ExitCode, await stdout + await stderr);
     }
 
     /// <summary>A synthetic DX radiograph: the corpus MR_small.dcm with Modality DX (and optionally new UIDs).</summary>
