@@ -12,6 +12,8 @@ PACKAGES=(
   dicom3tools
   # Real services for the tests, started on loopback by scripts/test.sh
   rabbitmq-server postgresql postgresql-15-rdkit orthanc orthanc-dicomweb
+  # Metrics test and scripts/cluster.sh: a real Prometheus scraping /metrics
+  prometheus
   # Reference implementations the tests compare against
   python3 python3-numpy python3-sentencepiece
   # Real-world test files, found through dpkg -L: pydicom's DICOM test files, LaTeX manuals (PDFs with tables)
@@ -42,7 +44,7 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   # Debian's postinst scripts try to start system services; the tests start their own instances.
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  for svc in rabbitmq-server postgresql orthanc; do
+  for svc in rabbitmq-server postgresql orthanc prometheus; do
     $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done
 fi

@@ -1,14 +1,15 @@
 using PaliGemma2.DocPipeline.Api.DicomWeb;
 using PaliGemma2.DocPipeline.Api.Documents;
 using PaliGemma2.DocPipeline.Api.Errors;
-using PaliGemma2.DocPipeline.Api.Health;
 using PaliGemma2.DocPipeline.Api.Review;
 using PaliGemma2.DocPipeline.Api.Security;
 using PaliGemma2.DocPipeline.Api.Uploads;
 using PaliGemma2.DocPipeline.Pacs.Hosting;
 using PaliGemma2.DocPipeline.Pipeline.Hosting;
+using PaliGemma2.DocPipeline.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
 
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ApiExceptionHandler>();
@@ -16,14 +17,13 @@ builder.Services.AddApiKeyAuthentication();
 builder.AddUploadLimits();
 builder.Services.AddDocPipeline(builder.Configuration, bus => bus.AddPacsConsumers(builder.Configuration));
 builder.Services.AddPacs(builder.Configuration);
-builder.Services.AddApiHealthChecks();
 builder.Services.AddReviewPage();
 
 var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
-app.MapApiHealthChecks();
+app.MapDefaultEndpoints();
 app.MapDocumentsApi();
 app.MapDicomWebApi();
 app.MapReviewApi();

@@ -1,7 +1,13 @@
 using PaliGemma2.DocPipeline.Pacs.Hosting;
 using PaliGemma2.DocPipeline.Pipeline.Hosting;
+using PaliGemma2.DocPipeline.ServiceDefaults;
 
-var builder = Host.CreateApplicationBuilder(args);
+// One host for every background role (Roles: intake, prepare, infer, writeback); HTTP serves only probes and /metrics.
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
 builder.Services.AddDocPipeline(builder.Configuration, bus => bus.AddPacsConsumers(builder.Configuration));
 builder.Services.AddPacs(builder.Configuration);
-builder.Build().Run();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.Run();

@@ -26,7 +26,7 @@ public sealed class BrokerOutageTests
         await using var gate = new TcpGate(rabbit.Host, rabbit.Port);
         var (factory, root) = await ApiFactory.CreateAsync("apiout", new Dictionary<string, string>
         {
-            ["Pipeline:RunPreparation"] = "true",
+            ["Roles"] = "api,intake,prepare",
             ["Intake:PublishTimeout"] = "00:00:02",
             ["Intake:RepublishAfter"] = "00:00:01",
             ["Recovery:Interval"] = "00:00:01",

@@ -23,7 +23,7 @@ public sealed class DocumentsApiTests : IAsyncLifetime
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
         {
             b.UseSetting("Pipeline:Transport", "RabbitMq");
-            b.UseSetting("Pipeline:RunPreparation", "true");
+            b.UseSetting("Roles", "api,intake,prepare");
             b.UseSetting("ConnectionStrings:RabbitMq", rabbit.ToString());
             b.UseSetting("Storage:Provider", "Postgres");
             b.UseSetting("ConnectionStrings:Postgres", postgres);

@@ -24,7 +24,7 @@ public sealed class SmallLimitApi : IAsyncLifetime
         (Factory, _root) = await ApiFactory.CreateAsync("apibad", new Dictionary<string, string>
         {
             ["Intake:MaxFileBytes"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Pipeline:RunPreparation"] = "true",
+            ["Roles"] = "api,intake,prepare",
         });
 
     public async Task DisposeAsync()

@@ -269,7 +269,7 @@ public sealed class CliTests : IDisposable
     public async Task On_timeout_every_unfinished_document_is_listed_with_its_status_and_why_in_plain_unwrapped_lines()
     {
         // Preparation switched off: the documents stay received however fast the machine is.
-        var env = new Dictionary<string, string> { ["Pipeline__RunPreparation"] = "false" };
+        var env = new Dictionary<string, string> { ["Roles"] = "infer" };
         var samples = Path.Combine(TestServices.RepoRoot, "samples");
         var (exit, stdout, stderr) = await DocpipeSplitAsync(env, "process", samples, "--task", "table", "--timeout", "1");
 

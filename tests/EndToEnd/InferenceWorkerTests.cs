@@ -34,8 +34,7 @@ public sealed class InferenceWorkerTests : IAsyncLifetime
     private ServiceProcess StartInference(string task, string name) => ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"),
         new Dictionary<string, string>(_env)
         {
-            ["Pipeline__RunPreparation"] = "false",
-            ["Pipeline__RunQueueIntake"] = "false",
+            ["Roles"] = "infer",
             [$"Inference__Tasks__{task}"] = Demo(task),
             ["Inference__WorkerName"] = name,
         });

@@ -272,8 +272,7 @@ public sealed partial class PacsTests : IAsyncLifetime
     public async Task A_restart_of_the_intake_between_two_sends_ingests_every_instance_exactly_once()
     {
         var env = IntakeEnv();
-        env["Pipeline__RunPreparation"] = "false";
-        env["Pipeline__RunQueueIntake"] = "false";
+        env["Roles"] = "intake";
         var first = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), env);
 
         var a = await MakeDxAsync("a.dcm");
@@ -317,7 +316,7 @@ public sealed partial class PacsTests : IAsyncLifetime
     public async Task With_the_stable_series_trigger_every_instance_of_a_series_is_ingested_once_the_series_is_complete()
     {
         var env = IntakeEnv();
-        env["Pipeline__RunPreparation"] = "false";
+        env["Roles"] = "intake";
         env["Pacs__Intake__Trigger"] = "StableSeries";
         await using var worker = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), env);
 
@@ -340,7 +339,7 @@ public sealed partial class PacsTests : IAsyncLifetime
     [Fact]
     public async Task Stow_rs_with_one_good_and_one_broken_instance_stores_one_and_reports_the_other_as_failed()
     {
-        var (api, client) = await ServiceProcess.StartApiAsync(new Dictionary<string, string>(_env) { ["Pipeline__RunPreparation"] = "false" }, apiKey: null);
+        var (api, client) = await ServiceProcess.StartApiAsync(new Dictionary<string, string>(_env) { ["Roles"] = "api" }, apiKey: null);
         await using var apiProcess = api;
         using var httpClient = client;
 

@@ -85,6 +85,15 @@ internal sealed class ServiceProcess : IAsyncDisposable
 
     public void Kill() => _process.Kill(entireProcessTree: true);
 
+    /// <summary>Sends SIGTERM, as Kubernetes and Ctrl-C's neighbours do: the process may shut down gracefully.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    public int Id => _process.Id;
+
     /// <summary>
     /// Settings every distributed process of a test shares: a fresh RabbitMQ vhost and PostgreSQL database,
     /// a blob folder under <paramref name="root"/>, no drop folder unless a test sets one.
@@ -103,6 +112,8 @@ internal sealed class ServiceProcess : IAsyncDisposable
             ["Intake__DropFolder"] = "",
             ["Intake__SharedRoot"] = "",
             ["DOTNET_ENVIRONMENT"] = "Production",
+            // Every process serves probes and /metrics; port 0 lets several run side by side unless a test picks one.
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
         };
         return (env, rabbit, postgres);
     }

@@ -24,7 +24,7 @@ public sealed class SubmitDocumentTests : IAsyncLifetime
         _shared = Directory.CreateDirectory(Path.Combine(_root, "shared")).FullName;
         (_env, _rabbit, _postgres) = await ServiceProcess.DistributedEnvironmentAsync("submit", _root);
         _env["Intake__SharedRoot"] = _shared;
-        _env["Pipeline__RunPreparation"] = "false";
+        _env["Roles"] = "intake";
     }
 
     public Task DisposeAsync()

@@ -77,6 +77,8 @@ async Task<double> RunOnceAsync(int workers, int run)
         ["Intake__SharedRoot"] = "",
         ["Preparation__DefaultResolution"] = "224",
         ["Logging__LogLevel__Default"] = "Warning",
+        // Every process serves its probes and /metrics; port 0 lets the system pick one each.
+        ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
     };
     var processes = new List<Process>
     {
@@ -86,8 +88,7 @@ async Task<double> RunOnceAsync(int workers, int run)
     {
         processes.Add(Start(new Dictionary<string, string>(env)
         {
-            ["Pipeline__RunPreparation"] = "false",
-            ["Pipeline__RunQueueIntake"] = "false",
+            ["Roles"] = "infer",
             ["Inference__Tasks__table"] = demo,
             ["Inference__WorkerName"] = $"bench-{i}",
             // Share the cores between the worker processes instead of oversubscribing them.

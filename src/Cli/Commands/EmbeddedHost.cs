@@ -22,8 +22,8 @@ internal static class EmbeddedHost
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Pipeline:Transport"] = "InMemory",
-            ["Pipeline:RunPreparation"] = runPipeline ? "true" : "false",
-            ["Pipeline:RunQueueIntake"] = "false",
+            // Recovery (intake) and preparation only when this command processes documents; inference whenever a task is served.
+            ["Roles"] = runPipeline ? "intake,prepare,infer" : "infer",
             ["Storage:Provider"] = "Sqlite",
             ["Storage:BlobRoot"] = Path.Combine(home, "blobs"),
             ["ConnectionStrings:Sqlite"] = $"Data Source={Path.Combine(home, "docpipe.db")}",

@@ -2,11 +2,12 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using PaliGemma2.DocPipeline.Pacs.Orthanc;
+using PaliGemma2.DocPipeline.Pipeline.Hosting;
 using PaliGemma2.DocPipeline.Pacs.WriteBack;
 
 namespace PaliGemma2.DocPipeline.Pacs.Hosting;
 
-/// <summary>Wires the PACS integration: Orthanc intake and SR write-back, each switched on by configuration.</summary>
+/// <summary>Wires the PACS integration: Orthanc intake (role intake) and SR write-back (role writeback), each switched on by configuration.</summary>
 public static class PacsServiceCollectionExtensions
 {
     /// <summary>Adds the PACS services (<c>Pacs:Intake</c>, <c>Pacs:WriteBack</c>).</summary>
@@ -20,7 +21,8 @@ public static class PacsServiceCollectionExtensions
         services.AddHttpClient(SrSender.HttpClientName, h => h.Timeout = TimeSpan.FromMinutes(1)).RemoveAllLoggers();
         services.AddScoped<SrSender>();
 
-        if (configuration.GetSection(OrthancIntakeOptions.Section).GetValue<bool>(nameof(OrthancIntakeOptions.Enabled)))
+        if (configuration.GetSection(OrthancIntakeOptions.Section).GetValue<bool>(nameof(OrthancIntakeOptions.Enabled))
+            && PipelineRoles.From(configuration).Has(PipelineRoles.Intake))
         {
             services.AddHostedService<OrthancChangeFeed>();
         }
@@ -33,7 +35,8 @@ public static class PacsServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(bus);
         ArgumentNullException.ThrowIfNull(configuration);
-        if (configuration.GetSection(WriteBackOptions.Section).GetValue<bool>(nameof(WriteBackOptions.Enabled)))
+        if (configuration.GetSection(WriteBackOptions.Section).GetValue<bool>(nameof(WriteBackOptions.Enabled))
+            && PipelineRoles.From(configuration).Has(PipelineRoles.WriteBack))
         {
             bus.AddConsumer<ReportWriteBackConsumer, ReportWriteBackConsumerDefinition>();
         }

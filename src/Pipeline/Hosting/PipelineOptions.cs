@@ -1,6 +1,6 @@
 namespace PaliGemma2.DocPipeline.Pipeline.Hosting;
 
-/// <summary>Bound from <c>Pipeline</c>: which stages this process runs and over which transport.</summary>
+/// <summary>Bound from <c>Pipeline</c>: transport and process lifetime (which stages run: <see cref="PipelineRoles"/>).</summary>
 public sealed class PipelineOptions
 {
     /// <summary>Configuration section name.</summary>
@@ -9,14 +9,15 @@ public sealed class PipelineOptions
     /// <summary>InMemory (embedded mode) or RabbitMq (distributed; connection string <c>RabbitMq</c>).</summary>
     public Transport Transport { get; set; } = Transport.InMemory;
 
-    /// <summary>Run the preparation consumer (and its fault handler) in this process.</summary>
-    public bool RunPreparation { get; set; } = true;
-
-    /// <summary>Run the <c>submit-document</c> queue intake in this process.</summary>
-    public bool RunQueueIntake { get; set; } = true;
-
     /// <summary>Apply EF Core migrations at start-up.</summary>
     public bool MigrateOnStart { get; set; } = true;
+
+    /// <summary>
+    /// On SIGTERM the process stops fetching and gets this long to finish the messages in hand (an inference batch)
+    /// and acknowledge them; after it their tokens are cancelled and they go back to the queue. The host's own
+    /// shutdown timeout is 15 s longer, so a deployment's grace period must be at least this plus 15 s.
+    /// </summary>
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>Message transport.</summary>

@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using PaliGemma2.DocPipeline.Documents.Dicom;
 using PaliGemma2.DocPipeline.Documents.Images;
 using PaliGemma2.DocPipeline.Documents.Pdf;
@@ -12,6 +13,7 @@ using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Pipeline.Preparation;
 using PaliGemma2.DocPipeline.Pipeline.State;
 using PaliGemma2.DocPipeline.Pipeline.Workers;
+using PaliGemma2.DocPipeline.ServiceDefaults;
 using PaliGemma2.DocPipeline.Storage;
 
 namespace PaliGemma2.DocPipeline.Pipeline.Hosting;
@@ -20,8 +22,8 @@ namespace PaliGemma2.DocPipeline.Pipeline.Hosting;
 public static class PipelineServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds everything a DocPipeline process needs. Embedded and distributed mode differ only in
-    /// configuration (<c>Pipeline:Transport</c>, <c>Storage:Provider</c>), never in code paths.
+    /// Adds everything a DocPipeline process needs for its <see cref="PipelineRoles"/>. Embedded and distributed
+    /// mode differ only in configuration (<c>Pipeline:Transport</c>, <c>Storage:Provider</c>, <c>Roles</c>), never in code paths.
     /// </summary>
     /// <param name="services">The container.</param>
     /// <param name="configuration">The process configuration.</param>
@@ -33,6 +35,9 @@ public static class PipelineServiceCollectionExtensions
         var pipeline = configuration.GetSection(PipelineOptions.Section).Get<PipelineOptions>() ?? new PipelineOptions();
         var intakeOptions = configuration.GetSection(IntakeOptions.Section).Get<IntakeOptions>() ?? new IntakeOptions();
         var inference = configuration.GetSection(InferenceOptions.Section).Get<InferenceOptions>() ?? new InferenceOptions();
+        var roles = PipelineRoles.From(configuration);
+        var serveInference = roles.Has(PipelineRoles.Infer) && inference.Tasks.Count > 0;
+        services.AddSingleton(roles);
 
         services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section);
         services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section);
@@ -55,56 +60,57 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<LeaseHeartbeat>();
         services.AddScoped<Replayer>();
         services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section);
+        services.AddMetrics();
+        services.AddSingleton<PipelineMetrics>();
+        var health = services.AddHealthChecks().AddCheck<DbContextHealthCheck<DocPipelineDbContext>>("database", tags: [HealthTags.Ready]);
 
         if (pipeline.MigrateOnStart)
         {
             services.AddHostedService<DatabaseMigrator>();
         }
 
-        if (inference.Tasks.Count > 0)
-        {
-            // Before the bus: queues are consumed only after every model loaded and warmed up.
-            services.AddSingleton<ModelCatalog>();
-            services.AddHostedService(sp => sp.GetRequiredService<ModelCatalog>());
-        }
-
-        if (!string.IsNullOrEmpty(intakeOptions.DropFolder))
+        // Intake is the always-on singleton: what must run while preparation and inference sit at zero replicas.
+        if (roles.Has(PipelineRoles.Intake) && !string.IsNullOrEmpty(intakeOptions.DropFolder))
         {
             services.AddHostedService<DropFolderWatcher>();
         }
 
-        if (pipeline.RunPreparation)
+        if (roles.Has(PipelineRoles.Intake))
         {
             services.AddSingleton<RecoveryService>();
             services.AddHostedService(sp => sp.GetRequiredService<RecoveryService>());
         }
 
+        // SIGTERM: MassTransit stops fetching and lets the message in hand (an inference batch) finish and be
+        // acknowledged for StopTimeout before it cancels its token; the host waits a little longer than that.
         services.AddOptions<MassTransitHostOptions>().Configure(o =>
         {
             o.WaitUntilStarted = true;
-            o.StopTimeout = TimeSpan.FromSeconds(30);
+            o.ConsumerStopTimeout = pipeline.StopTimeout;
+            o.StopTimeout = pipeline.StopTimeout + TimeSpan.FromSeconds(10);
         });
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = pipeline.StopTimeout + TimeSpan.FromSeconds(15));
 
         services.AddMassTransit(x =>
         {
             // MassTransit 8.4+ reports usage to a third-party host by default: no egress from a hospital network.
             x.DisableUsageTelemetry();
             x.SetKebabCaseEndpointNameFormatter();
-            if (pipeline.RunPreparation)
+            if (roles.Has(PipelineRoles.Prepare))
             {
                 x.AddConsumer<PrepareDocumentConsumer, PrepareDocumentConsumerDefinition>();
                 x.AddConsumer<PreparationFaultConsumer, PreparationFaultConsumerDefinition>();
                 x.AddConsumer<InferenceFaultConsumer, InferenceFaultConsumerDefinition>();
             }
 
-            if (pipeline.RunQueueIntake)
+            if (roles.Has(PipelineRoles.Intake))
             {
                 x.AddConsumer<SubmitDocumentConsumer, SubmitDocumentConsumerDefinition>();
             }
 
-            if (inference.Tasks.Count > 0)
+            if (serveInference)
             {
-                // One consumer type, one infer-<task> endpoint per served task (configured below).
+                // One consumer type, one infer-<task> endpoint per served task, connected by ModelCatalog once its model is warm.
                 x.AddConsumer<InferenceConsumer, InferenceConsumerDefinition>().ExcludeFromConfigureEndpoints();
             }
 
@@ -117,28 +123,23 @@ public static class PipelineServiceCollectionExtensions
                 x.UsingRabbitMq((context, cfg) =>
                 {
                     cfg.Host(new Uri(uri), h => h.PublisherConfirmation = true);
-                    ConfigureInferenceEndpoints(cfg, context, inference);
                     cfg.ConfigureEndpoints(context);
                 });
             }
             else
             {
-                x.UsingInMemory((context, cfg) =>
-                {
-                    ConfigureInferenceEndpoints(cfg, context, inference);
-                    cfg.ConfigureEndpoints(context);
-                });
+                x.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
             }
         });
 
-        return services;
-    }
-
-    private static void ConfigureInferenceEndpoints(IBusFactoryConfigurator cfg, IBusRegistrationContext context, InferenceOptions inference)
-    {
-        foreach (var task in inference.Tasks.Keys)
+        if (serveInference)
         {
-            cfg.ReceiveEndpoint(TaskNames.QueueOf(task), e => e.ConfigureConsumer<InferenceConsumer>(context));
+            // After MassTransit's hosted service: the bus runs when ModelCatalog connects the infer-<task> endpoints.
+            services.AddSingleton<ModelCatalog>();
+            services.AddHostedService(sp => sp.GetRequiredService<ModelCatalog>());
+            health.AddCheck<ModelsReadyHealthCheck>("models", tags: [HealthTags.Ready]);
         }
+
+        return services;
     }
 }

@@ -37,7 +37,8 @@ public static class Sources
 /// (sha256, task), then <see cref="DocumentReceived"/>. Every intake path calls this.
 /// </summary>
 public sealed class DocumentIntake(
-    DocPipelineDbContext db, IBlobStore blobs, IPublishEndpoint publish, TimeProvider time, IOptions<IntakeOptions> options, ILogger<DocumentIntake> logger)
+    DocPipelineDbContext db, IBlobStore blobs, IPublishEndpoint publish, TimeProvider time, IOptions<IntakeOptions> options,
+    Hosting.PipelineMetrics metrics, ILogger<DocumentIntake> logger)
 {
     /// <summary>Ingests a stream (HTTP upload, PACS download).</summary>
     public async Task<IntakeResult> IngestAsync(Stream content, string? fileName, string task, string source, CancellationToken cancellationToken)
@@ -128,6 +129,8 @@ public sealed class DocumentIntake(
                 ?? await FindBySopAsync(sopInstanceUid, task, cancellationToken).ConfigureAwait(false)
                 ?? throw new InvalidOperationException("Unique violation on documents but no row found.", ex);
         }
+
+        metrics.Document("received", task);
 
         // MassTransit waits for a lost broker connection indefinitely; the row is committed, so recovery announces it later
         // (RepublishAfter) and the caller can answer "try again" instead of hanging.

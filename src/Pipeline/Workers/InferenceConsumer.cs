@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Contracts;
+using PaliGemma2.DocPipeline.Pipeline.Hosting;
 using PaliGemma2.DocPipeline.Pipeline.State;
 using PaliGemma2.DocPipeline.Storage;
 using PaliGemma2.DocPipeline.Storage.Blobs;
@@ -26,6 +27,7 @@ public sealed class InferenceConsumer(
     IOptions<InferenceOptions> options,
     IOptions<RecoveryOptions> recovery,
     TimeProvider time,
+    PipelineMetrics metrics,
     ILogger<InferenceConsumer> logger) : IConsumer<Batch<InferenceRequested>>
 {
     /// <inheritdoc />
@@ -52,6 +54,15 @@ public sealed class InferenceConsumer(
             return;
         }
 
+        // Queue lag: from the request being sent (preparation, recovery, replay) to this batch taking it.
+        var start = time.GetUtcNow().UtcDateTime;
+        var sentAt = context.Message.GroupBy(m => m.Message.JobId).ToDictionary(g => g.Key, g => g.First().SentTime);
+        foreach (var group in claimed.GroupBy(r => r.Task))
+        {
+            metrics.BatchStarted(group.Key, group.Count(),
+                group.Select(r => sentAt[r.JobId] is { } sent ? start - sent : TimeSpan.Zero));
+        }
+
         var heartbeat = leases.Start(recovery.Value.InferenceLease / 3, (s, c) => s.RenewJobsAsync(jobs.Keys, worker, c));
         await using (heartbeat.ConfigureAwait(false))
         {
@@ -67,6 +78,7 @@ public sealed class InferenceConsumer(
                         if (Refuse(request, checkpoint) is { } refusal)
                         {
                             failures.Add((request.JobId, refusal));
+                            metrics.Failure("inference", "resolution_mismatch");
                         }
                         else if (await LoadImageAsync(request.ImageBlobKey, ct).ConfigureAwait(false) is { } image)
                         {
@@ -75,11 +87,15 @@ public sealed class InferenceConsumer(
                         else
                         {
                             failures.Add((request.JobId, "Page image is missing or unreadable in the blob store."));
+                            metrics.Failure("inference", "page_image_missing");
                         }
                     }
 
                     await BatchRunner.RunAsync(checkpoint, runnable.Select(r => r.Item).ToList(), logger, ct).ConfigureAwait(false);
-                    failures.AddRange(runnable.Where(r => r.Item.Error is not null).Select(r => (r.Request.JobId, r.Item.Error!)));
+                    var errors = runnable.Where(r => r.Item.Error is not null).Select(r => (r.Request.JobId, r.Item.Error!)).ToList();
+                    failures.AddRange(errors);
+                    metrics.Failure("inference", "model_error", errors.Count);
+                    RecordGenerations(group.Key, runnable.Select(r => r.Item.Result));
                     await StoreAsync(context, checkpoint, runnable.Where(r => r.Item.Result is not null).ToList(), jobs, ct).ConfigureAwait(false);
                 }
                 finally
@@ -97,7 +113,24 @@ public sealed class InferenceConsumer(
             }
 
             await state.FailJobsAsync(failures, ct).ConfigureAwait(false);
+            foreach (var group in claimed.GroupBy(r => r.Task))
+            {
+                var failed = group.Count(r => failures.Any(f => f.JobId == r.JobId));
+                metrics.Pages(group.Key, "failed", failed);
+                metrics.Pages(group.Key, "stored", group.Count() - failed);
+            }
+
             await state.CompleteDocumentsAsync(claimed.Select(r => r.DocumentId).Distinct().ToList(), ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One set of stage timings per model run (a batch split after a failure ran more than once).</summary>
+    private void RecordGenerations(string task, IEnumerable<Inference.GenerationResult?> results)
+    {
+        foreach (var run in results.OfType<Inference.GenerationResult>().GroupBy(r => r.Timings))
+        {
+            var t = run.Key;
+            metrics.Generation(task, t.Encode, t.Prefill, t.DecodeSteps.Aggregate(TimeSpan.Zero, (a, b) => a + b), run.Sum(r => (long)r.TokenIds.Count));
         }
     }
 

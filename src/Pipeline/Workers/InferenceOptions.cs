@@ -24,12 +24,6 @@ public sealed class InferenceOptions
     /// <summary>ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime choose (all cores).</summary>
     public int IntraOpThreads { get; set; }
 
-    /// <summary>
-    /// File written once every model has loaded and warmed up, removed at shutdown: the worker's
-    /// readiness signal for an exec probe (workers serve no HTTP).
-    /// </summary>
-    public string? ReadyFile { get; set; }
-
     /// <summary>Name recorded on jobs; the host name when empty.</summary>
     public string? WorkerName { get; set; }
 }
