@@ -43,16 +43,19 @@ internal sealed class ServiceProcess : IAsyncDisposable
         return path;
     }
 
-    public static ServiceProcess Start(string dll, IDictionary<string, string> environment, string? workingDirectory = null, params string[] args)
+    public static ServiceProcess Start(string dll, IDictionary<string, string> environment, string? workingDirectory = null, params string[] args) =>
+        StartExecutable("dotnet", environment, workingDirectory ?? Path.GetDirectoryName(dll)!, [dll, .. args]);
+
+    /// <summary>Starts any program (Prometheus, a script) with its output captured like a deployable's.</summary>
+    public static ServiceProcess StartExecutable(string program, IDictionary<string, string> environment, string workingDirectory, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        var psi = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(dll)!,
+            WorkingDirectory = workingDirectory,
         };
-        psi.ArgumentList.Add(dll);
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
