@@ -72,7 +72,7 @@ public sealed class HealthProbeTests : IAsyncLifetime
             return status == HttpStatusCode.OK;
         }, TimeSpan.FromSeconds(120)), $"still {status}:\n" + worker.Output);
         Assert.Contains("Serving table with demo-toy-paligemma2-table", worker.Output, StringComparison.Ordinal);
-        Assert.Equal(1, await ConsumersAsync("infer-table"));
+        Assert.True(await TestServices.WaitForConsumerAsync(_rabbit, "infer-table", TimeSpan.FromSeconds(60)), "ready but not consuming infer-table");
     }
 
     private async Task<int> ConsumersAsync(string queue)

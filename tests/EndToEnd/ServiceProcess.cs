@@ -132,8 +132,17 @@ internal sealed class ServiceProcess : IAsyncDisposable
             client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
         }
 
-        Assert.True(await TestServices.EventuallyAsync(async () => (await client.GetAsync("/healthz")).IsSuccessStatusCode, TimeSpan.FromSeconds(60)),
-            "API did not start:\n" + api.Output);
+        Assert.True(await TestServices.EventuallyAsync(async () =>
+        {
+            try
+            {
+                return (await client.GetAsync("/healthz")).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(120)), "API did not start:\n" + api.Output);
         return (api, client);
     }
 
