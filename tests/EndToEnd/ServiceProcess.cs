@@ -132,7 +132,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
             client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
         }
 
-        Assert.True(await TestServices.EventuallyAsync(async () =>
+        if (!await TestServices.EventuallyAsync(async () =>
         {
             try
             {
@@ -142,7 +142,15 @@ internal sealed class ServiceProcess : IAsyncDisposable
             {
                 return false;
             }
-        }, TimeSpan.FromSeconds(120)), "API did not start:\n" + api.Output);
+        }, TimeSpan.FromSeconds(120)))
+        {
+            // Not left running after the failed test.
+            var output = api.Output;
+            await api.DisposeAsync();
+            client.Dispose();
+            Assert.Fail("API did not start:\n" + output);
+        }
+
         return (api, client);
     }
 

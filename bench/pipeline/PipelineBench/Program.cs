@@ -1,5 +1,5 @@
 // Pages/s through the whole distributed pipeline (drop folder -> preparation -> infer-table -> results in
-// PostgreSQL) with 1 and then 2 inference worker processes, on the bundled toy checkpoint (CPU).
+// PostgreSQL) with 1, 2, ... inference worker processes (third argument, default "1,2"), on the bundled toy checkpoint (CPU).
 // Needs the services of scripts/services.sh (DOCPIPE_TEST_* variables); run it with bench/pipeline/run.sh.
 using System.Diagnostics;
 using System.Globalization;
@@ -13,6 +13,7 @@ using UglyToad.PdfPig.Writer;
 
 var pages = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 24;
 var runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+var workerCounts = (args.Length > 2 ? args[2] : "1,2").Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray();
 var repo = FindRepo();
 var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
 var workerDll = Path.Combine(repo, "src", "Worker", "bin", configuration, "net10.0", "PaliGemma2.DocPipeline.Worker.dll");
@@ -28,7 +29,7 @@ Console.WriteLine();
 Console.WriteLine("| inference workers | pages/s (median) | runs (s) | ratio vs 1 worker |");
 Console.WriteLine("|---|---|---|---|");
 double? baseline = null;
-foreach (var workers in new[] { 1, 2 })
+foreach (var workers in workerCounts)
 {
     var times = new List<double>();
     for (var run = 0; run < runs; run++)
