@@ -37,7 +37,6 @@ public static class PipelineServiceCollectionExtensions
         var inference = configuration.GetSection(InferenceOptions.Section).Get<InferenceOptions>() ?? new InferenceOptions();
         var roles = PipelineRoles.From(configuration);
         var serveInference = roles.Has(PipelineRoles.Infer) && inference.Tasks.Count > 0;
-        services.AddSingleton(roles);
 
         services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section);
         services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section);
