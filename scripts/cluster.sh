@@ -78,7 +78,9 @@ TARGETS=()
 start() {
   local name=$1 port=$2 dll=$3
   shift 3
-  env "${COMMON[@]}" "ASPNETCORE_URLS=http://127.0.0.1:$port" "$@" dotnet "$dll" >"$STATE/logs/$name.log" 2>&1 &
+  # From its output folder: the Api's content root (wwwroot, the review page) is the working directory.
+  (cd "$ROOT/$(dirname "$dll")" && exec env "${COMMON[@]}" "ASPNETCORE_URLS=http://127.0.0.1:$port" "$@" dotnet "$ROOT/$dll") \
+    >"$STATE/logs/$name.log" 2>&1 &
   PIDS+=($!)
   NAMES+=("$name")
   TARGETS+=("\"127.0.0.1:$port\"")

@@ -48,6 +48,8 @@ public sealed class ClusterScriptTests
         {
             Assert.True((await http.GetAsync($"http://127.0.0.1:{ports["PROM_PORT"]}/-/ready")).IsSuccessStatusCode);
             Assert.True((await http.GetAsync($"http://127.0.0.1:{ports["RABBIT_MGMT_PORT"]}/")).IsSuccessStatusCode);
+            // The review page is served: the Api runs with its output folder (wwwroot) as content root.
+            Assert.True((await http.GetAsync($"{api}/review/")).IsSuccessStatusCode);
         }
 
         // Upload as the printed example does; the API, prepare and infer-table processes take it to done.
