@@ -28,6 +28,12 @@ public sealed partial class ConfigurationKeyTests
             {
                 AddProperties(keys, section, type);
             }
+
+            // A key read by name at the root, declared as a constant (PipelineRoles.Key = "Roles").
+            if (type.GetField("Key", BindingFlags.Public | BindingFlags.Static) is { IsLiteral: true } k && k.GetRawConstantValue() is string rootKey)
+            {
+                keys.Add(rootKey);
+            }
         }
 
         // Read by name rather than bound: connection strings and root keys.
