@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -9,9 +8,8 @@ namespace PaliGemma2.DocPipeline.EndToEnd.Deploy;
 /// There is no Docker engine here, so the Dockerfiles are read, not built: bases, user, entry point and every copied
 /// path are checked against the repository and against what <c>dotnet publish</c> of the named project really writes.
 /// </summary>
-public sealed partial class DockerfileTests
+public sealed partial class DockerfileTests(PublishedProjects published) : IClassFixture<PublishedProjects>
 {
-    private static readonly ConcurrentDictionary<string, Lazy<string>> Published = new(StringComparer.Ordinal);
 
     private static readonly string[] Names = ["api.Dockerfile", "worker.Dockerfile", "worker-gpu.Dockerfile"];
 
@@ -28,8 +26,7 @@ public sealed partial class DockerfileTests
         return (step.s, step.m.Groups["project"].Value, step.m.Groups["out"].Value);
     }
 
-    private static string PublishOutput(string project) =>
-        Published.GetOrAdd(project, p => new Lazy<string>(() => DeployTools.Publish(p))).Value;
+    private string PublishOutput(string project) => published.Get(project);
 
     [Fact]
     public void The_old_one_image_for_everything_Dockerfile_is_gone()
@@ -53,8 +50,8 @@ public sealed partial class DockerfileTests
             .Single(c => c.Flags.GetValueOrDefault("from") == buildStage.Name && c.Words[0] == output);
         var target = copy.Words[1];
         Assert.StartsWith(target + "/", entry[1], StringComparison.Ordinal);
-        var published = PublishOutput(project);
-        var dll = Path.Combine(published, entry[1][(target.Length + 1)..]);
+        var publishDir = PublishOutput(project);
+        var dll = Path.Combine(publishDir, entry[1][(target.Length + 1)..]);
         Assert.True(File.Exists(dll), $"{name}: {entry[1]} is not in the publish output of {project}");
 
         // The host: a .NET runtime image's dotnet, copied in, that has every framework the app asks for.
@@ -72,7 +69,7 @@ public sealed partial class DockerfileTests
         // The decode sandbox runs docpipe-decode.dll from the host's folder (DecodeSandbox): it must ship alongside.
         if (project.Contains("Worker", StringComparison.Ordinal))
         {
-            Assert.True(File.Exists(Path.Combine(published, "docpipe-decode.dll")), "docpipe-decode.dll missing from the worker's publish output");
+            Assert.True(File.Exists(Path.Combine(publishDir, "docpipe-decode.dll")), "docpipe-decode.dll missing from the worker's publish output");
         }
     }
 
@@ -211,4 +208,20 @@ public sealed partial class DockerfileTests
 
     [GeneratedRegex(@"Include=""\.\.\\\.\.\\([A-Za-z0-9_.-]+)\\")]
     private static partial Regex OutsideSrc();
+}
+
+/// <summary>Each project published once for all the Dockerfile tests (two Dockerfiles publish the Worker); removed afterwards (~400 MB each).</summary>
+public sealed class PublishedProjects : IDisposable
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<string>> _outputs = new(StringComparer.Ordinal);
+
+    public string Get(string project) => _outputs.GetOrAdd(project, p => new Lazy<string>(() => DeployTools.Publish(p))).Value;
+
+    public void Dispose()
+    {
+        foreach (var output in _outputs.Values.Where(o => o.IsValueCreated))
+        {
+            Directory.Delete(output.Value, recursive: true);
+        }
+    }
 }
