@@ -24,6 +24,8 @@ PACKAGES=(
   python3-pil
   # Review page tests: playwright-core drives Debian's browser headless
   chromium
+  # Deploy tests: `docker-compose config` validates docker-compose.yml (no Docker engine needed for that)
+  docker-compose
 )
 if [[ "${1:-}" == "--runtime-only" ]]; then
   PACKAGES=(mupdf-tools poppler-utils util-linux libgdcm-cil)
@@ -35,6 +37,12 @@ for p in "${PACKAGES[@]}"; do
 done
 if ! command -v node >/dev/null 2>&1 && [[ "${1:-}" != "--runtime-only" ]]; then
   missing+=(nodejs npm)
+fi
+
+# Deploy tests: `kubectl kustomize` builds deploy/k8s. Debian 12 serves kubectl as kubernetes-client (1.20, kustomize
+# v2.0.3, which the kustomizations are written for); a kubectl already on PATH (e.g. a newer one) is used as it is.
+if ! command -v kubectl >/dev/null 2>&1 && [[ "${1:-}" != "--runtime-only" ]]; then
+  missing+=(kubernetes-client)
 fi
 
 if ((${#missing[@]})); then

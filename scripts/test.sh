@@ -16,6 +16,8 @@ if [[ -f "$ROOT/tools/metricsref/package-lock.json" ]]; then
   echo "== npm ci (metric references: edit-distance, js-rouge)"
   (cd "$ROOT/tools/metricsref" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+echo "== npm ci (deploy tests: kubernetes-models, @kubernetes-models/keda)"
+(cd "$ROOT/tools/k8scheck" && npm ci --no-audit --no-fund --loglevel=error)
 echo "== npm ci (review page: verovio served by the Api; playwright-core for its browser tests)"
 (cd "$ROOT/src/Api/wwwroot/review/vendor" && npm ci --no-audit --no-fund --loglevel=error)
 (cd "$ROOT/tests/ui" && npm ci --no-audit --no-fund --loglevel=error)
