@@ -89,6 +89,13 @@ public static class DicomReader
                 string.Create(CultureInfo.InvariantCulture, $"decoded pixel data would be {bufferLength} bytes (limit {limits.MaxDecodedBytes})"));
         }
 
+        if (DicomRle.Applies(header))
+        {
+            var rle = DicomRle.Decode(dataSet, header);
+            var photometric = header.PhotometricInterpretation;
+            return new DicomFile(header, NormalizeLayout(rle, header, ref photometric), photometric, 0, modalityLut, voiLut, palette);
+        }
+
         var buffer = GC.AllocateUninitializedArray<byte>((int)bufferLength);
         bool decoded;
         try

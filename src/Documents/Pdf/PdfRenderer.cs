@@ -34,6 +34,12 @@ public sealed class PdfRenderOptions
 
     /// <summary>Pages rendered per child process, so one huge document does not need one huge timeout.</summary>
     public int PagesPerRun { get; set; } = 50;
+
+    /// <summary>
+    /// Renderer processes drawing page ranges of one document at once (and PNG encoding of the finished ranges
+    /// beside them); 0: the CPU count, at most 4. Each one may use <see cref="MemoryLimitBytes"/>.
+    /// </summary>
+    public int ParallelRuns { get; set; }
 }
 
 /// <summary>

@@ -63,29 +63,11 @@ public static class ChildProcess
         }
 
         using var process = new Process { StartInfo = psi };
-        var stderr = new StringBuilder();
-        var head = new StringBuilder();
+        var stderr = new CappedText();
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is null)
+            if (e.Data is not null)
             {
-                return;
-            }
-
-            lock (stderr)
-            {
-                // Keep the head (a runtime names a stack overflow first, then prints thousands of frames)
-                if (head.Length < 2048)
-                {
-                    head.AppendLine(e.Data);
-                }
-
-                // and the tail: the last lines say why a tool gave up.
-                if (stderr.Length > 8192)
-                {
-                    stderr.Remove(0, stderr.Length - 4096);
-                }
-
                 stderr.AppendLine(e.Data);
             }
         };
@@ -118,28 +100,13 @@ public static class ChildProcess
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
-            return new Outcome(-1, Text(head, stderr), TimedOut: true);
+            return new Outcome(-1, stderr.ToString(), TimedOut: true);
         }
 
         // WaitForExitAsync returns once the output pipes are drained too, so both texts are complete here.
         lock (stdout)
         {
-            return new Outcome(process.ExitCode, Text(head, stderr), TimedOut: false) { StdOut = stdout.ToString() };
-        }
-    }
-
-    private static string Text(StringBuilder head, StringBuilder tail)
-    {
-        lock (tail)
-        {
-            var all = tail.ToString().Trim();
-            var start = head.ToString().Trim();
-            if (all.Length <= 4000 && all.StartsWith(start, StringComparison.Ordinal))
-            {
-                return all;
-            }
-
-            return (start.Length <= 1000 ? start : start[..1000]) + "\n…\n" + all[^Math.Min(all.Length, 3000)..];
+            return new Outcome(process.ExitCode, stderr.ToString(), TimedOut: false) { StdOut = stdout.ToString() };
         }
     }
 }

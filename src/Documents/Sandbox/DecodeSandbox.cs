@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -29,20 +30,40 @@ public sealed class SandboxOptions
 
     /// <summary>The <c>docpipe-decode.dll</c> to run; next to the host's assemblies when empty.</summary>
     public string? DecoderPath { get; set; }
+
+    /// <summary>Decoder processes kept running, each on one file at a time; 0: one per CPU.</summary>
+    public int Workers { get; set; }
+
+    /// <summary>Files one decoder process handles before it is replaced (bounds what native codecs leak).</summary>
+    public int FilesPerWorker { get; set; } = 200;
 }
 
 /// <summary>
 /// Runs <c>docpipe-decode</c> (src/Sandbox), the only code that parses untrusted bytes (PdfPig,
-/// ImageSharp decoders, GDCM), in a child process under <c>prlimit</c> and a wall timeout. A crash,
-/// signal, timeout or memory limit becomes a <see cref="DocumentRejectedException"/> with a plain
-/// reason; the decoder's stderr is logged with the document id.
+/// ImageSharp decoders, GDCM), in child processes under <c>prlimit</c> and a wall timeout. The children
+/// live on between files (start-up and JIT once, not per file) and handle one file at a time; a crash,
+/// signal, timeout or memory limit ends that child, becomes a <see cref="DocumentRejectedException"/>
+/// with a plain reason, and the next file gets a fresh child. The decoder's stderr is logged with the document id.
 /// </summary>
-public sealed class DecodeSandbox(SandboxOptions options, ILogger<DecodeSandbox> logger)
+public sealed class DecodeSandbox(SandboxOptions options, ILogger<DecodeSandbox> logger) : IDisposable
 {
     private const string DecoderName = "docpipe-decode.dll";
+    private readonly ConcurrentBag<DecodeWorker> _idle = [];
+    private readonly SemaphoreSlim _slots = new(options.Workers > 0 ? options.Workers : Environment.ProcessorCount);
+    private volatile bool _disposed;
 
     /// <summary>The options in force.</summary>
     public SandboxOptions Options { get; } = options;
+
+    /// <summary>Ends the idle decoder processes (busy ones end with their file).</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        while (_idle.TryTake(out var worker))
+        {
+            worker.Dispose();
+        }
+    }
 
     /// <summary>Reads a PDF's page count, producer, title and words with PdfPig.</summary>
     /// <exception cref="DocumentRejectedException">PdfPig refused the file or its process died.</exception>
@@ -85,7 +106,7 @@ public sealed class DecodeSandbox(SandboxOptions options, ILogger<DecodeSandbox>
             ["DOTNET_TieredPGO"] = "0",
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
         });
-        var outcome = await ChildProcess.RunAsync(DotnetHost(), [decoder, command, input, scratch, .. extra], limits, cancellationToken).ConfigureAwait(false);
+        var outcome = await RunInWorkerAsync(decoder, limits, [command, input, scratch, .. extra], cancellationToken).ConfigureAwait(false);
         var stderr = outcome.StdErr;
         if (stderr.Length > 0)
         {
@@ -118,6 +139,41 @@ public sealed class DecodeSandbox(SandboxOptions options, ILogger<DecodeSandbox>
 
             default:
                 throw Failure(what, outcome.ExitCode, stderr);
+        }
+    }
+
+    private async Task<ChildProcess.Outcome> RunInWorkerAsync(string decoder, ChildProcess.Limits limits, string[] args, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        DecodeWorker? worker = null;
+        try
+        {
+            while (_idle.TryTake(out var idle))
+            {
+                if (!idle.HasExited)
+                {
+                    worker = idle;
+                    break;
+                }
+
+                idle.Dispose();
+            }
+
+            worker ??= DecodeWorker.Start(DotnetHost(), decoder, limits);
+            var (outcome, reusable) = await worker.RunAsync(args, limits.Timeout, cancellationToken).ConfigureAwait(false);
+            if (reusable && worker.Served < Options.FilesPerWorker && !_disposed)
+            {
+                _idle.Add(worker);
+                worker = null;
+            }
+
+            return outcome;
+        }
+        finally
+        {
+            worker?.Dispose();
+            _slots.Release();
         }
     }
 

@@ -12,6 +12,12 @@ public static class SandboxProtocol
     public const string Image = "image";
     /// <summary>GDCM header + pixels, each frame rendered to a PNG → <see cref="SandboxDicom"/>.</summary>
     public const string Dicom = "dicom";
+    /// <summary>Long-lived mode: one <see cref="SandboxRequest"/> per stdin line, one done line per request on stdout.</summary>
+    public const string Serve = "serve";
+    /// <summary>Start of the stdout line that ends a request: <c>docpipe-done &lt;id&gt; &lt;exit code&gt;</c>.</summary>
+    public const string DonePrefix = "docpipe-done ";
+    /// <summary>Start of the stderr line written after a request: everything before it belongs to that file.</summary>
+    public const string EndMarker = "docpipe-end ";
     /// <summary>JSON result written into the output folder.</summary>
     public const string ResultFile = "result.json";
     /// <summary>Done; the result file holds the result.</summary>
@@ -25,6 +31,15 @@ public static class SandboxProtocol
 
     /// <summary>Serializer settings of both sides.</summary>
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web);
+}
+
+/// <summary>One file for a serving decoder: the arguments of the one-shot command line.</summary>
+public sealed record SandboxRequest
+{
+    /// <summary>Echoed in the done line.</summary>
+    public long Id { get; init; }
+    /// <summary>Command, input, output folder, command arguments.</summary>
+    public IReadOnlyList<string> Args { get; init; } = [];
 }
 
 /// <summary>A refusal with its reason code and stored text.</summary>

@@ -79,49 +79,19 @@ public sealed class PagePreparer(
         var pageCount = await CountPagesAsync(path, textTask, renderOptions, cancellationToken).ConfigureAwait(false);
 
         var renderer = new PdfRenderer(renderOptions);
-        var fallback = renderOptions.Renderer == PdfRendererKind.Mutool ? PdfRendererKind.Pdftoppm : PdfRendererKind.Mutool;
         var images = new (PreparedPage Page, bool Blank)?[pageCount];
-        var damage = new List<string>();
-        for (var first = 1; first <= pageCount; first += renderOptions.PagesPerRun)
-        {
-            var last = Math.Min(pageCount, first + renderOptions.PagesPerRun - 1);
-            var run = await renderer.RunAsync(renderOptions.Renderer, path, first, last, resolution, Path.Combine(scratch, $"{first}"), cancellationToken).ConfigureAwait(false);
-            damage.AddRange(run.Errors);
-            if (run.ExitCode != 0 && run.Pages.Count > 0)
-            {
-                warnings.Add(new Warning(Reasons.RendererWarning, $"{run.Tool} exited with status {run.ExitCode} on pages {first}-{last} after drawing {run.Pages.Count} of them; those pages are kept."));
-            }
 
-            // PNG encoding is the costliest step per page; spread it over the cores.
-            var parallel = new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken };
-            await Parallel.ForEachAsync(run.Pages, parallel, async (p, ct) =>
-            {
-                images[p.Key - 1] = await StoreRenderedAsync(p.Value, p.Key - 1, resolution, ct).ConfigureAwait(false);
-                File.Delete(p.Value);
-            }).ConfigureAwait(false);
-
-            // A page the first renderer could not draw, or drew empty, gets a second opinion from the other one.
-            for (var page = first; page <= last; page++)
-            {
-                if (images[page - 1] is { Blank: false })
-                {
-                    continue;
-                }
-
-                var second = await renderer.RunAsync(fallback, path, page, page, resolution, Path.Combine(scratch, $"{fallback}-{page}"), cancellationToken).ConfigureAwait(false);
-                if (!second.Pages.TryGetValue(page, out var file))
-                {
-                    continue;
-                }
-
-                var candidate = await StoreRenderedAsync(file, page - 1, resolution, cancellationToken).ConfigureAwait(false);
-                if (images[page - 1] is null || !candidate.Blank)
-                {
-                    images[page - 1] = candidate;
-                    damage.AddRange(second.Errors);
-                }
-            }
-        }
+        // Ranges small enough that rendering one overlaps encoding another on every core, several renderer
+        // processes at once: the renderer itself draws on one core.
+        var runs = renderOptions.ParallelRuns > 0 ? renderOptions.ParallelRuns : Math.Min(Environment.ProcessorCount, 4);
+        var size = Math.Clamp((pageCount + (2 * runs) - 1) / (2 * runs), 1, Math.Max(1, renderOptions.PagesPerRun));
+        var ranges = Enumerable.Range(0, (pageCount + size - 1) / size).Select(i => (First: 1 + (i * size), Last: Math.Min(pageCount, (i + 1) * size))).ToList();
+        var reports = new (List<Warning> Warnings, List<string> Damage)[ranges.Count];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = runs, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(Enumerable.Range(0, ranges.Count), parallel, async (i, ct) =>
+            reports[i] = await RenderRangeAsync(renderer, path, ranges[i].First, ranges[i].Last, resolution, scratch, images, ct).ConfigureAwait(false)).ConfigureAwait(false);
+        var damage = reports.SelectMany(r => r.Damage).ToList();
+        warnings.AddRange(reports.SelectMany(r => r.Warnings));
 
         var drawn = images.Where(x => x is not null).Select(x => x!.Value).ToList();
         if (drawn.Count == 0)
@@ -169,6 +139,51 @@ public sealed class PagePreparer(
             warnings = warnings.Count == 0 ? null : warnings,
         }, Json);
         return new PreparedDocument(task, metadata, pages);
+    }
+
+    // One renderer run over pages first..last, its pages stored as PNG; a page it could not draw, or drew empty,
+    // gets a second opinion from the other renderer.
+    private async Task<(List<Warning> Warnings, List<string> Damage)> RenderRangeAsync(
+        PdfRenderer renderer, string path, int first, int last, int resolution, string scratch, (PreparedPage Page, bool Blank)?[] images, CancellationToken cancellationToken)
+    {
+        var primary = renderer.Options.Renderer;
+        var fallback = primary == PdfRendererKind.Mutool ? PdfRendererKind.Pdftoppm : PdfRendererKind.Mutool;
+        var warnings = new List<Warning>();
+        var run = await renderer.RunAsync(primary, path, first, last, resolution, Path.Combine(scratch, $"{first}"), cancellationToken).ConfigureAwait(false);
+        var damage = new List<string>(run.Errors);
+        if (run.ExitCode != 0 && run.Pages.Count > 0)
+        {
+            warnings.Add(new Warning(Reasons.RendererWarning, $"{run.Tool} exited with status {run.ExitCode} on pages {first}-{last} after drawing {run.Pages.Count} of them; those pages are kept."));
+        }
+
+        foreach (var (page, file) in run.Pages)
+        {
+            images[page - 1] = await StoreRenderedAsync(file, page - 1, resolution, cancellationToken).ConfigureAwait(false);
+            File.Delete(file);
+        }
+
+        for (var page = first; page <= last; page++)
+        {
+            if (images[page - 1] is { Blank: false })
+            {
+                continue;
+            }
+
+            var second = await renderer.RunAsync(fallback, path, page, page, resolution, Path.Combine(scratch, $"{fallback}-{page}"), cancellationToken).ConfigureAwait(false);
+            if (!second.Pages.TryGetValue(page, out var file))
+            {
+                continue;
+            }
+
+            var candidate = await StoreRenderedAsync(file, page - 1, resolution, cancellationToken).ConfigureAwait(false);
+            if (images[page - 1] is null || !candidate.Blank)
+            {
+                images[page - 1] = candidate;
+                damage.AddRange(second.Errors);
+            }
+        }
+
+        return (warnings, damage);
     }
 
     // The primary renderer's own view of the page tree (mutool walks it as it draws: a looping tree is one page,
@@ -246,13 +261,18 @@ public sealed class PagePreparer(
         }
     }
 
-    // Renderer output (PNM that mutool/pdftoppm just wrote), not the user's bytes: decoded here, in process.
+    // Renderer output (PNM that mutool/pdftoppm just wrote at the target size), not the user's bytes: handled here,
+    // in process. The direct PPM → PNG path is the common case; anything else (other PNM kinds, a page over the
+    // target size) goes through ImageSharp.
     private async Task<(PreparedPage Page, bool Blank)> StoreRenderedAsync(string imagePath, int index, int resolution, CancellationToken cancellationToken)
     {
+        var ppm = await File.ReadAllBytesAsync(imagePath, cancellationToken).ConfigureAwait(false);
         using var png = new MemoryStream();
-        PreparedImage image;
-        await using (var input = File.OpenRead(imagePath))
+        var image = RenderedPages.TryWritePng(ppm, resolution, png);
+        if (image is null)
         {
+            png.SetLength(0);
+            using var input = new MemoryStream(ppm, writable: false);
             image = PageImages.Prepare(input, resolution, imageLimits.Value, png);
         }
 

@@ -57,6 +57,8 @@ public sealed class DicomRenderTests
     [Theory]
     [InlineData("SC_rgb_rle.dcm", 0, 0)]
     [InlineData("SC_rgb_rle_2frame.dcm", 1, 0)]
+    [InlineData("SC_rgb_rle_16bit.dcm", 0, 1)]
+    [InlineData("SC_rgb_rle_16bit_2frame.dcm", 1, 1)]
     [InlineData("SC_rgb_small_odd.dcm", 0, 0)]
     [InlineData("SC_ybr_full_422_uncompressed.dcm", 0, 1)]
     [InlineData("SC_rgb_jpeg_dcmtk.dcm", 0, 1)]
