@@ -485,7 +485,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"{device})")
     t0 = time.time()
     hf = PaliGemmaForConditionalGeneration.from_pretrained(
-        model_dir, local_files_only=True, torch_dtype=dtype, attn_implementation="eager")
+        model_dir, local_files_only=True, attn_implementation="eager",
+        # transformers 5 renamed from_pretrained's torch_dtype to dtype.
+        **({"dtype": dtype} if int(transformers.__version__.split(".")[0]) >= 5 else {"torch_dtype": dtype}))
     hf = hf.to(device=device, dtype=dtype).eval()
     log(f"loaded in {time.time() - t0:.1f}s")
 
