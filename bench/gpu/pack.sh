@@ -5,6 +5,7 @@
 #
 #   bench/gpu/pack.sh                 # parts sized to fit beside the working tree in one call (64 MiB in all)
 #   PART_MIB=40 bench/gpu/pack.sh     # fixed part size
+#   SM90_ONLY=1 bench/gpu/pack.sh     # blank the CUDA provider's non-sm_90 cubins (fatbin_keep.py; untested on a GPU)
 #
 # .gpuxfer/ is git-ignored. The archive leaves out what the benchmark never loads: debug symbols (*.pdb), the
 # XML docs, createdump, the debugger libraries (libmscordaccore/libmscordbi), the LTTng trace provider and
@@ -24,7 +25,14 @@ if [ "$part_mib" -lt 8 ]; then echo "error: the working tree ($tree_mib MiB) lea
 rm -rf .gpuxfer
 mkdir -p .gpuxfer
 start=$(date +%s)
-tar -C bench/gpu -cf - --exclude='*.pdb' --exclude='*.xml' --exclude=createdump --exclude='libmscord*' \
+base=bench/gpu
+if [ "${SM90_ONLY:-0}" = 1 ]; then
+  base=$(mktemp -d)
+  trap 'rm -rf "$base"' EXIT
+  cp -a "$src" "$base/out"
+  python3 bench/gpu/fatbin_keep.py "$src/libonnxruntime_providers_cuda.so" --keep 90 --out "$base/out/libonnxruntime_providers_cuda.so"
+fi
+tar -C "$base" -cf - --exclude='*.pdb' --exclude='*.xml' --exclude=createdump --exclude='libmscord*' \
     --exclude=libcoreclrtraceptprovider.so --exclude=libonnxruntime_providers_tensorrt.so out \
   | xz -T0 -9 > .gpuxfer/enginebench.tar.xz
 packed=$(date +%s)
