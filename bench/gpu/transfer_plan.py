@@ -40,7 +40,7 @@ def plan(parts: int, sha: str, rehearsal: bool):
     for n in range(1, parts - 1):
         calls.append({"carry": [f".gpuxfer/p{n:02d}"], "timeout_s": 120, "command": send(n) + status})
     last = parts - 1
-    final = (send(last) if last > 0 else "") + (
+    final = "set -o pipefail; " + (send(last) if last > 0 else "") + (
         f"python3 bench/gpu/unpack.py --parts {parts} --sha256 {sha} 2>&1 | tee $OUT/unpack.log && "
         + (BENCH_REHEARSAL if rehearsal else BENCH))
     calls.append({"carry": [f".gpuxfer/p{last:02d}"] if last > 0 else [], "timeout_s": 600, "command": final})
