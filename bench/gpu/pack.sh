@@ -5,7 +5,8 @@
 #
 #   bench/gpu/pack.sh                 # parts sized to fit beside the working tree in one call (64 MiB in all)
 #   PART_MIB=40 bench/gpu/pack.sh     # fixed part size
-#   XZ_LEVEL=6 bench/gpu/pack.sh     # faster, a little larger (default 9)
+#   XZ_LEVEL=6 bench/gpu/pack.sh     # smaller, ~7x slower to pack (default 3; -9 did not finish in 27 min
+#                                     # on the loaded 2-core dev machine)
 #   SM90_ONLY=1 bench/gpu/pack.sh     # blank the CUDA provider's non-sm_90 cubins (fatbin_keep.py; untested on a GPU)
 #
 # .gpuxfer/ is git-ignored. The archive leaves out what the benchmark never loads: debug symbols (*.pdb), the
@@ -35,7 +36,7 @@ if [ "${SM90_ONLY:-0}" = 1 ]; then
 fi
 tar -C "$base" -cf - --exclude='*.pdb' --exclude='*.xml' --exclude=createdump --exclude='libmscord*' \
     --exclude=libcoreclrtraceptprovider.so --exclude=libonnxruntime_providers_tensorrt.so out \
-  | xz -T0 "-${XZ_LEVEL:-9}" > .gpuxfer/enginebench.tar.xz
+  | xz -T0 "-${XZ_LEVEL:-3}" > .gpuxfer/enginebench.tar.xz
 packed=$(date +%s)
 split -b "${part_mib}M" -d -a 2 .gpuxfer/enginebench.tar.xz .gpuxfer/part-
 for f in .gpuxfer/part-*; do

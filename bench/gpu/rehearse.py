@@ -26,7 +26,8 @@ LIMIT_BYTES = 64 * 2**20
 def tree_files():
     out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                          check=True, capture_output=True).stdout
-    return [p for p in out.decode().split("\0") if p and os.path.isfile(os.path.join(ROOT, p))]
+    return [p for p in out.decode().split("\0") if p and os.path.lexists(os.path.join(ROOT, p))
+            and not os.path.isdir(os.path.join(ROOT, p))]
 
 
 def main() -> int:
@@ -46,10 +47,16 @@ def main() -> int:
         t0 = time.time()
         sent = 0
         for rel in tree_files():
-            dst = os.path.join(repo, rel)
+            src, dst = os.path.join(ROOT, rel), os.path.join(repo, rel)
             os.makedirs(os.path.dirname(dst), exist_ok=True)
-            shutil.copyfile(os.path.join(ROOT, rel), dst)
-            shutil.copymode(os.path.join(ROOT, rel), dst)
+            if os.path.islink(src):  # the device tool sends a link as a link
+                if os.path.lexists(dst):
+                    os.remove(dst)
+                os.symlink(os.readlink(src), dst)
+                sent += len(os.readlink(src))
+                continue
+            shutil.copyfile(src, dst)
+            shutil.copymode(src, dst)
             sent += os.path.getsize(dst)
         for rel in call["carry"]:
             dst = os.path.join(repo, rel)
