@@ -131,6 +131,10 @@ def build_adapters():
             self.sliding_window = sliding_window
             self.sliding_layers = sliding_layers
             self.last_only = logits == "last"
+            self.norm_eps = float(getattr(self.norm, "eps", getattr(self.norm, "variance_epsilon", tc["rms_norm_eps"])))
+            # float32 copy of the head for the logits island (po.final_logits_float32); the same tensor when
+            # the model is already float32.
+            self.register_buffer("lm_head_f32", lm_head.weight.detach().to(torch.float32), persistent=False)
 
         def sliding_bias(self, past_key, inputs_embeds):
             """HF's sliding-window mask on alternate layers: key cache index > query index - window."""
@@ -186,11 +190,10 @@ def build_adapters():
                 # Rows are left-padded, so the last position is every row's newest token. Skips the
                 # lm_head over a 4k-token prefix ([B,S,257216] logits are GBs at 896 px).
                 x = x[:, -1:, :]
-            # float32 island: in float16 the final soft-cap 30*tanh(x/30) turns logit gaps of 0.03-0.2 near
-            # the cap into exact ties that resolve to the lowest id (issue 10); the graph returns float32 logits.
-            logits = self.lm_head(self.norm(x)).to(torch.float32)
-            if self.final_cap:
-                logits = torch.tanh(logits / self.final_cap) * self.final_cap
+            # float32 island: final norm, lm_head and soft-cap. In float16 the soft-cap 30*tanh(x/30) turns logit
+            # gaps of 0.03-0.2 near the cap into exact ties that resolve to the lowest id (issue 10); the graph
+            # returns float32 logits.
+            logits = po.final_logits_float32(x, self.norm.weight, self.norm_eps, self.lm_head_f32, self.final_cap)
             return logits, present
 
     return torch, po, VisionAdapter, EmbedAdapter, Gemma2Core
@@ -312,6 +315,31 @@ def export_environment(torch, dtype, device: str):
         torch.onnx.export = old_export
 
 
+def calibrate_float16(torch, po, hf, vision, embed, core, tc: Dict[str, Any], image_size: int, dtype, device: str) -> None:
+    """Runs one calibration batch (a seeded noise image + "<bos>caption en\\n") through the modules about to be
+    exported, in the export dtype, and raises po.Float16OverflowError naming the first weight or module
+    output that float16 cannot hold (weights past 65504 in a bfloat16 checkpoint load as inf)."""
+    g = torch.Generator().manual_seed(0)
+    pixels = (torch.rand(1, 3, image_size, image_size, generator=g) * 2 - 1).to(device=device, dtype=dtype)
+    ids = torch.tensor([[2, 6302, 547, 108]], dtype=torch.int64, device=device)
+    ids = ids.clamp(max=int(tc["vocab_size"]) - 1)
+    nkv, hd = tc["num_key_value_heads"], tc["head_dim"]
+
+    def run():
+        feats = vision(pixels)
+        embeds = torch.cat([feats, embed(ids).to(feats.dtype)], 1)
+        s = embeds.shape[1]
+        mask = torch.ones(1, s, dtype=torch.int64, device=device)
+        pos = torch.arange(1, s + 1, dtype=torch.int64, device=device).unsqueeze(0)
+        past = [(torch.zeros(1, nkv, 0, hd, dtype=dtype, device=device),
+                 torch.zeros(1, nkv, 0, hd, dtype=dtype, device=device)) for _ in range(tc["num_hidden_layers"])]
+        core(embeds, mask, pos, past)
+
+    modules = [("vision." + n, m) for n, m in vision.named_modules()] + \
+              [("decoder." + n, m) for n, m in core.named_modules()]
+    po.check_float16_range(modules, run, named_parameters=hf.named_parameters())
+
+
 def finish_graph(staging: str, name: str, out_dir: str) -> List[str]:
     """Moves one exported graph from its staging folder to out_dir. A graph over 2 GB comes out of
     torch.onnx.export as one file per weight; it is rewritten with all weights in `<name>.onnx_data`
@@ -413,6 +441,9 @@ def build_arg_parser() -> argparse.ArgumentParser:
     ap.add_argument("--sliding-window", choices=("hf", "none"), default=FIDELITY_DEFAULTS["sliding_window"],
                     help="hf (default): the config's sliding_window on the layers transformers' Gemma 2 applies "
                          "it to; none: every layer attends globally, as big_vision's Gemma 2 trained PaliGemma 2")
+    ap.add_argument("--skip-overflow-check", action="store_true",
+                    help="float16 only: do not run the calibration batch that refuses an export whose weights or "
+                         "activations overflow float16 (not recommended)")
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
     return ap
@@ -454,7 +485,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"{device})")
     t0 = time.time()
     hf = PaliGemmaForConditionalGeneration.from_pretrained(
-        model_dir, local_files_only=True, torch_dtype=dtype, attn_implementation="eager")
+        model_dir, local_files_only=True, attn_implementation="eager",
+        # transformers 5 renamed from_pretrained's torch_dtype to dtype.
+        **({"dtype": dtype} if int(transformers.__version__.split(".")[0]) >= 5 else {"torch_dtype": dtype}))
     hf = hf.to(device=device, dtype=dtype).eval()
     log(f"loaded in {time.time() - t0:.1f}s")
 
@@ -480,6 +513,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     vision = VisionAdapter(vision_tower, projector, tc["hidden_size"], dtype).eval()
     embed = EmbedAdapter(text.embed_tokens).eval()
     core = Gemma2Core(text, lm_head, tc, window, sliding, args.logits).eval()
+    if dtype == torch.float16 and not args.skip_overflow_check:
+        t0 = time.time()
+        try:
+            calibrate_float16(torch, po, hf, vision, embed, core, tc, image_size, dtype, device)
+        except po.Float16OverflowError as e:
+            raise SystemExit(f"error: float16 export refused: {e}") from None
+        log(f"float16 calibration batch: no overflow ({time.time() - t0:.1f}s)")
 
     os.makedirs(out_dir, exist_ok=True)
     if args.force:

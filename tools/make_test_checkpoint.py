@@ -559,6 +559,101 @@ def make_fp16_io_variant(out_root: str, size: int) -> None:
         po.cast_io_to_float16(os.path.join(src, g + ".onnx"), os.path.join(dst, g + ".onnx"))
 
 
+def hf_shaped_toy(seed: int, tokenizer_model: str, size: int = 224):
+    """The toy's weights (rebuilt from the seed, identical to build()'s) with the decoder's modules under the
+    names HF's Gemma 2 uses (self_attn.q_proj, mlp, input_layernorm, ...), as export_paligemma2.Gemma2Core
+    and calibrate_float16 expect. Returns (vision, embed, text, lm_head, tc)."""
+    torch.manual_seed(seed)
+    with open(tokenizer_model, "rb") as f:
+        pieces, _ = po.parse_pieces(f.read())
+    real_vocab = len(pieces) - 1
+    vocab = ((len(pieces) + 63) // 64) * 64
+    embed = torch.nn.Embedding(vocab, TEXT["hidden_size"])
+    decoder = Decoder(TEXT, embed, None)
+    vision = Vision(VISION, size, TEXT["hidden_size"])
+    init_weights(vision, decoder, embed, real_vocab, seed)
+    for m in (vision, decoder, embed):
+        m.eval()
+
+    class Attn(torch.nn.Module):
+        def __init__(self, layer):
+            super().__init__()
+            self.q_proj, self.k_proj, self.v_proj, self.o_proj = layer.q, layer.k, layer.v, layer.o
+
+    class Mlp(torch.nn.Module):
+        def __init__(self, layer):
+            super().__init__()
+            self.gate_proj, self.up_proj, self.down_proj = layer.gate, layer.up, layer.down
+
+        def forward(self, y):
+            return self.down_proj(gelu_tanh(self.gate_proj(y)) * self.up_proj(y))
+
+    class HfLayer(torch.nn.Module):
+        def __init__(self, layer):
+            super().__init__()
+            self.self_attn, self.mlp = Attn(layer), Mlp(layer)
+            self.input_layernorm, self.post_attention_layernorm = layer.input_norm, layer.post_attn_norm
+            self.pre_feedforward_layernorm, self.post_feedforward_layernorm = layer.pre_ff_norm, layer.post_ff_norm
+
+    class HfText(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed_tokens = embed
+            self.layers = torch.nn.ModuleList([HfLayer(l) for l in decoder.layers])
+            self.norm = decoder.norm
+
+    lm_head = torch.nn.Linear(TEXT["hidden_size"], vocab, bias=False)
+    lm_head.weight = embed.weight  # tied, as in PaliGemma 2
+    tc = dict(TEXT, query_pre_attn_scalar=TEXT["head_dim"], attn_logit_softcapping=50.0,
+              final_logit_softcapping=30.0, sliding_window=None, layer_types=None, vocab_size=vocab)
+    return vision, embed, HfText().eval(), lm_head, tc
+
+
+def export_core_variants(out_root: str, seed: int, opset: int, window: int) -> None:
+    """`224-core-hf/` and `224-core-none/`: the 224 toy's weights (rebuilt from the seed) exported by the
+    real-checkpoint tool's decoder (tools/export_paligemma2.py Gemma2Core, sliding_layers_of,
+    export_environment) with --sliding-window hf (window `window` on the even layer) and none. The toy's
+    modules are handed over under the names HF's Gemma 2 uses (self_attn.q_proj, mlp, input_layernorm, ...).
+    Vision, embedding and tokenizer files are copied from 224-window/ (same weights). Tests compare the
+    engine on these with golden-224-window.json and golden-224.json, which reference_decode wrote with its
+    own position-based mask, so the export tool's mask code is checked in both settings."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import export_paligemma2 as ex
+
+    src = os.path.join(out_root, "224-window")
+    _, _, text, lm_head, tc = hf_shaped_toy(seed, os.path.join(src, "tokenizer.model"))
+    tc = dict(tc, sliding_window=window)
+    _, _, _, _, Gemma2Core = ex.build_adapters()
+    for setting in ("hf", "none"):
+        d = os.path.join(out_root, f"224-core-{setting}")
+        if os.path.isdir(d):
+            shutil.rmtree(d)
+        shutil.copytree(src, d)
+        core = Gemma2Core(text, lm_head, tc, window if setting == "hf" else None, ex.sliding_layers_of(tc),
+                          "all").eval()
+        with torch.no_grad(), ex.export_environment(torch, torch.float32, "cpu"):
+            po.export_decoder(core, os.path.join(d, "decoder_model_merged.onnx"),
+                              num_layers=TEXT["num_hidden_layers"], num_kv_heads=TEXT["num_key_value_heads"],
+                              head_dim=TEXT["head_dim"], hidden=TEXT["hidden_size"], with_mask=True, opset=opset)
+        po.check_onnx(os.path.join(d, "decoder_model_merged.onnx"))
+        with open(os.path.join(d, "checkpoint.json"), encoding="utf-8") as f:
+            checkpoint = json.load(f)
+        checkpoint["name"] = f"toy-paligemma2-224-core-{setting}"
+        checkpoint["sliding_window"] = setting
+        with open(os.path.join(d, "checkpoint.json"), "w", encoding="utf-8") as f:
+            json.dump(checkpoint, f, indent=2)
+        with open(os.path.join(d, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        # What export_paligemma2.main records: the window the graph applies (None for 'none').
+        config["text_config"]["sliding_window"] = window if setting == "hf" else None
+        config["docpipe_export"] = {"source": "toy 224 (make_test_checkpoint.py --core-only)", "dtype": "float32",
+                                    "logits": "all", "sliding_window": window if setting == "hf" else None,
+                                    "opset": opset, "tool": "tools/export_paligemma2.py Gemma2Core"}
+        with open(os.path.join(d, "config.json"), "w", encoding="utf-8") as f:
+            json.dump(config, f, indent=2)
+        print(f"wrote {d}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="models/test-checkpoint")
@@ -570,7 +665,14 @@ def main():
     ap.add_argument("--window-only", type=int, default=None, metavar="W",
                     help="only write <out>/224-window and golden-224-window.json: the 224 toy (same tokenizer and "
                          "weights) with an HF-style sliding window of W keys on the even layers")
+    ap.add_argument("--core-only", type=int, default=None, metavar="W",
+                    help="only write <out>/224-core-hf and 224-core-none: the 224 toy's weights exported by "
+                         "tools/export_paligemma2.py's decoder with --sliding-window hf (window W) and none")
     args = ap.parse_args()
+    if args.core_only:
+        torch.set_num_threads(2)
+        export_core_variants(args.out, args.seed, args.opset, args.core_only)
+        return
     if args.fp16io_only:
         make_fp16_io_variant(args.out, 224)
         return

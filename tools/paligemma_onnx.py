@@ -65,6 +65,85 @@ def prefix_lm_bias(
 
 
 # --------------------------------------------------------------------------------------------------
+# float16 exports: a float32 island for the logits, and an overflow check before anything is written
+# --------------------------------------------------------------------------------------------------
+
+FLOAT16_MAX = 65504.0
+
+
+def final_logits_float32(x: torch.Tensor, norm_weight: torch.Tensor, eps: float, lm_head_f32: torch.Tensor,
+                         cap: Optional[float]) -> torch.Tensor:
+    """Gemma's final RMSNorm (1 + w), the lm_head and the final soft-cap, all in float32 whatever x's dtype.
+
+    In float16, 30*tanh(l/30) maps pre-cap logits 0.2 apart near 100 onto the same float16 value (its
+    spacing just below 1.0 is 2^-11), so the argmax falls on the lower id; in float32 they stay apart.
+    HF's Gemma2RMSNorm also normalises in float32 but casts back to the input dtype before the lm_head;
+    here nothing goes back to float16. lm_head_f32 is a float32 copy of the head (tied to the embedding in
+    PaliGemma 2): +2 bytes per weight in the decoder graph of a float16 export."""
+    h = x.to(torch.float32)
+    h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
+    h = h * (1.0 + norm_weight.to(torch.float32))
+    logits = torch.matmul(h, lm_head_f32.t())
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    return logits
+
+
+class Float16OverflowError(RuntimeError):
+    """A weight or activation that float16 cannot hold (|v| > 65504, inf or NaN)."""
+
+
+def check_float16_range(named_modules, run: Callable[[], object], named_parameters=()) -> Dict[str, float]:
+    """Refuses a float16 export that would overflow. Checks every parameter, then runs `run()` (a
+    calibration batch through the modules about to be exported) with a forward hook on each module and
+    checks every floating output. Works on a float32 model (a value past 65504 would become inf in
+    float16) and on a float16 one (inf/NaN already there). Raises Float16OverflowError naming the first
+    offender in execution order; returns {name: max |v|} of what was seen otherwise."""
+    seen: Dict[str, float] = {}
+    for name, p in named_parameters:
+        m = _max_abs(p.detach())
+        if m is None or m > FLOAT16_MAX:
+            raise Float16OverflowError(
+                f"weight '{name}' does not fit float16 (max |w| = {m if m is not None else 'inf/nan'}); "
+                "export with --dtype float32")
+    bad: List[Tuple[str, Optional[float]]] = []
+    hooks = []
+
+    def hook_for(name: str):
+        def hook(_module, _inputs, output):
+            outs = output if isinstance(output, (tuple, list)) else (output,)
+            for o in outs:
+                if isinstance(o, torch.Tensor) and o.is_floating_point():
+                    m = _max_abs(o.detach())
+                    seen[name] = max(seen.get(name, 0.0), m if m is not None else float("inf"))
+                    if (m is None or m > FLOAT16_MAX) and not bad:
+                        bad.append((name, m))
+        return hook
+
+    for name, module in named_modules:
+        hooks.append(module.register_forward_hook(hook_for(name or "<root>")))
+    try:
+        with torch.no_grad():
+            run()
+    finally:
+        for h in hooks:
+            h.remove()
+    if bad:
+        name, m = bad[0]
+        raise Float16OverflowError(
+            f"activation of '{name}' overflows float16 on the calibration batch "
+            f"(max |x| = {m if m is not None else 'inf/nan'} > {FLOAT16_MAX:g}); export with --dtype float32")
+    return seen
+
+
+def _max_abs(t: torch.Tensor) -> Optional[float]:
+    t = t.to(torch.float32)
+    if not bool(torch.isfinite(t).all()):
+        return None
+    return float(t.abs().max()) if t.numel() else 0.0
+
+
+# --------------------------------------------------------------------------------------------------
 # Export wrappers
 # --------------------------------------------------------------------------------------------------
 

@@ -212,6 +212,25 @@ def run_hf(hf_dir: str, batches, max_new: int, ids, attn: str) -> dict:
 # 5. Table
 # --------------------------------------------------------------------------------------------------
 
+PEAK_BF16_FLOPS = 790e12  # H200 dense bf16/fp16 tensor-core peak (the device notes' figure)
+
+
+def prefill_flops(seq: int, batch: int) -> float:
+    """Matmul FLOPs of the 3B decoder's prefill over `seq` tokens (what Timings.Prefill covers; vision not
+    included): 2 x the 26 layers' projection and MLP weights per token, QK^T and PV over seq^2 per layer,
+    and the lm_head on the last position only (--logits last)."""
+    hidden, q_width, kv_width, ffn, layers, vocab = 2304, 8 * 256, 4 * 256, 9216, 26, 257216
+    per_layer = hidden * q_width * 2 + hidden * kv_width * 2 + 3 * hidden * ffn
+    return batch * (2 * layers * per_layer * seq + layers * 4 * seq * seq * q_width + 2 * hidden * vocab)
+
+
+def mfu(row: dict, seq: int):
+    ms = row.get("prefill_ms")
+    if not ms or not seq:
+        return None
+    return 100 * prefill_flops(seq, row["batch"]) / (ms / 1000) / PEAK_BF16_FLOPS
+
+
 def fmt(v, digits=1):
     if v is None:
         return "n/a"
@@ -230,23 +249,24 @@ def table(gpu: dict, engine: dict, hf: dict, batches, max_new: int, meta: dict) 
         f"{engine.get('loaded', {}).get('load_s', '?')} s; export {meta.get('export_s', '?')} s.",
         "",
         "| Runtime | Batch | Image-encode ms | Prefill ms | Decode tokens/s | Pages/hour @ "
-        f"{max_new} tok | Peak GPU memory (MiB) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"{max_new} tok | Peak GPU memory (MiB) | Prefill MFU % |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for b in batches:
         for label, rows in (("Engine (ONNX Runtime CUDA)", engine.get("rows", {})),
                             ("HF transformers generate()", hf.get("rows", {}))):
             r = rows.get(b)
             if r is None:
-                lines.append(f"| {label} | {b} | not run | | | | |")
+                lines.append(f"| {label} | {b} | not run | | | | | |")
             elif "error" in r:
-                lines.append(f"| {label} | {b} | failed: {r['error'][:80]} | | | | |")
+                lines.append(f"| {label} | {b} | failed: {r['error'][:80]} | | | | | |")
             else:
                 pph = fmt(r.get("pages_per_hour"))
                 if r.get("pages_per_hour_extrapolated"):
                     pph += " (extrapolated)"
                 lines.append(f"| {label} | {b} | {fmt(r.get('image_encode_ms'))} | {fmt(r.get('prefill_ms'))} | "
-                             f"{fmt(r.get('decode_tokens_per_s'))} | {pph} | {fmt(r.get('peak_gpu_mem_mib'))} |")
+                             f"{fmt(r.get('decode_tokens_per_s'))} | {pph} | {fmt(r.get('peak_gpu_mem_mib'))} | "
+                             f"{fmt(mfu(r, meta.get('prompt_tokens', 0)))} |")
     lines += [
         "",
         "Image-encode: engine = vision graph + prompt-token embedding (Timings.Encode); HF = get_image_features. "
@@ -255,7 +275,9 @@ def table(gpu: dict, engine: dict, hf: dict, batches, max_new: int, meta: dict) 
         "Pages/hour: batch x 3600 / wall time of one batch at the token count above (engine: preprocessing included). "
         "Peak memory: engine = nvidia-smi (" + str(engine.get("rows", {}).get(batches[-1], {}).get("gpu_mem_source", "?"))
         + "; ONNX Runtime's arena keeps what it grew, so later batches include earlier peaks); "
-        "HF = torch.cuda.max_memory_allocated during the measured generate().",
+        "HF = torch.cuda.max_memory_allocated during the measured generate(). "
+        f"Prefill MFU: decoder matmul FLOPs of the prefill over {meta.get('prompt_tokens', '?')} tokens (prefill_flops) "
+        f"/ prefill time / {PEAK_BF16_FLOPS / 1e12:.0f} TFLOP/s.",
     ]
     return "\n".join(lines)
 
@@ -308,6 +330,7 @@ def main() -> int:
     hf = {} if args.skip_hf else run_hf(hf_dir, batches, args.max_new_tokens,
                                         prompt_ids(args.tokenizer_from, args.prompt), args.hf_attn)
 
+    meta["prompt_tokens"] = len(prompt_ids(args.tokenizer_from, args.prompt))
     md = table(gpu, engine, hf, batches, args.max_new_tokens, meta)
     print()
     print(md)

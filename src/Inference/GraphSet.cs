@@ -10,6 +10,13 @@ public sealed class PaliGemmaLoadOptions
     /// <summary>Try the CUDA execution provider first (falls back to CPU with a warning). Default true.</summary>
     public bool PreferCuda { get; init; } = true;
 
+    /// <summary>
+    /// Refuse to load (an <see cref="InvalidOperationException"/> naming why) instead of falling back to the CPU
+    /// when the CUDA execution provider cannot be loaded; implies <see cref="PreferCuda"/>. For GPU workers and
+    /// benchmarks, where a silent CPU fallback would serve or measure the wrong thing.
+    /// </summary>
+    public bool RequireCuda { get; init; }
+
     /// <summary>CUDA device ordinal.</summary>
     public int CudaDeviceId { get; init; }
 
@@ -158,12 +165,23 @@ internal sealed class GraphSet : IDisposable
             return o;
         }
 
-        if (options.PreferCuda && !CudaRuntimePresent(out var missing))
+        void Fallback(string reason)
+        {
+            if (options.RequireCuda)
+            {
+                throw new InvalidOperationException($"CUDA is required (RequireCuda) but its execution provider could not be loaded: {reason}");
+            }
+
+            Log.CudaFallback(logger, reason);
+        }
+
+        var tryCuda = options.PreferCuda || options.RequireCuda;
+        if (tryCuda && !CudaRuntimePresent(out var missing))
         {
             // Without this probe ONNX Runtime prints a loud native error before our fallback can log a clean one.
-            Log.CudaFallback(logger, $"{missing} not found (ONNX Runtime 1.31's CUDA provider needs the CUDA 13 runtime and cuDNN 9)");
+            Fallback($"{missing} not found (ONNX Runtime 1.31's CUDA provider needs the CUDA 13 runtime and cuDNN 9)");
         }
-        else if (options.PreferCuda)
+        else if (tryCuda)
         {
             var cuda = Cpu();
             try
@@ -175,7 +193,7 @@ internal sealed class GraphSet : IDisposable
             catch (Exception ex) when (ex is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
             {
                 cuda.Dispose();
-                Log.CudaFallback(logger, ex.Message.Split('\n')[0]);
+                Fallback(ex.Message.Split('\n')[0]);
             }
         }
 

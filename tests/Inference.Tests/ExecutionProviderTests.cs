@@ -24,6 +24,33 @@ public sealed class ExecutionProviderTests
     }
 
     [Fact]
+    public void Required_cuda_refuses_to_load_when_cuda_cannot_be_loaded_instead_of_falling_back()
+    {
+        // DOCPIPE_EXPECT_CUDA=1 (set on a GPU machine) turns a refusal into a failure: there the fallback
+        // itself is the bug this switch exists to catch.
+        var expectCuda = Environment.GetEnvironmentVariable("DOCPIPE_EXPECT_CUDA") == "1";
+        var cudaLibraries = System.Runtime.InteropServices.NativeLibrary.TryLoad("libcudart.so.13", out var handle);
+        if (cudaLibraries)
+        {
+            System.Runtime.InteropServices.NativeLibrary.Free(handle);
+        }
+
+        var logger = new ListLogger();
+        var options = new PaliGemmaLoadOptions { PreferCuda = false, RequireCuda = true };
+        if (!cudaLibraries && !expectCuda)
+        {
+            var ex = Assert.Throws<InvalidOperationException>(() => PaliGemmaModel.Load(TestEnvironment.Checkpoint("224"), logger, options));
+            Assert.Contains("CUDA is required", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("libcudart.so.13", ex.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(logger.Entries, e => e.Message.Contains("falling back to CPU", StringComparison.Ordinal));
+            return;
+        }
+
+        using var model = PaliGemmaModel.Load(TestEnvironment.Checkpoint("224"), logger, options);
+        Assert.Equal("CUDA", model.ExecutionProvider);
+    }
+
+    [Fact]
     public void Cpu_only_load_logs_no_warning()
     {
         var logger = new ListLogger();

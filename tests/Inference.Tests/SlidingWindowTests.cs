@@ -42,6 +42,32 @@ public sealed class SlidingWindowTests
         await AssertMatches(model, golden.Batch3);
     }
 
+    [Fact]
+    public async Task Export_tool_with_sliding_window_none_matches_the_reference_that_ignores_the_window()
+    {
+        // 224-core-none: the window model's weights through tools/export_paligemma2.py's decoder with
+        // --sliding-window none; golden-224.json is reference_decode with no window on the same weights.
+        var info = CheckpointInfo.Read(TestEnvironment.Checkpoint("224-core-none"));
+        Assert.Equal(SlidingWindowMode.None, info.SlidingWindow);
+        using var model = PaliGemmaModel.Load(TestEnvironment.Checkpoint("224-core-none"));
+        var unwindowed = Golden.Load("224");
+        var windowed = Golden.Load(Name);
+        Assert.Contains(unwindowed.Batch1.Concat(unwindowed.Batch3).Zip(windowed.Batch1.Concat(windowed.Batch3)), p => !p.First.Ids.SequenceEqual(p.Second.Ids));
+        await AssertMatches(model, unwindowed.Batch1);
+        await AssertMatches(model, unwindowed.Batch3);
+    }
+
+    [Fact]
+    public async Task Export_tool_with_sliding_window_hf_matches_the_windowed_reference()
+    {
+        var info = CheckpointInfo.Read(TestEnvironment.Checkpoint("224-core-hf"));
+        Assert.Equal(SlidingWindowMode.Hf, info.SlidingWindow);
+        using var model = PaliGemmaModel.Load(TestEnvironment.Checkpoint("224-core-hf"));
+        var golden = Golden.Load(Name);
+        await AssertMatches(model, golden.Batch1);
+        await AssertMatches(model, golden.Batch3);
+    }
+
     private static async Task AssertMatches(PaliGemmaModel model, GoldenCase[] cases)
     {
         var images = cases.Select(c => Image.Load<Rgb24>(Path.Combine(TestEnvironment.CheckpointRoot, "images", c.Image))).ToArray();

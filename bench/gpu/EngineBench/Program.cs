@@ -75,12 +75,25 @@ using var loggerFactory = new StderrLoggerFactory();
 var logger = loggerFactory.CreateLogger("EngineBench");
 using var memory = new GpuMemorySampler(device);
 var loadClock = Stopwatch.StartNew();
-using var model = PaliGemmaModel.Load(checkpoint, loggerFactory.CreateLogger("Inference"), new PaliGemmaLoadOptions
+PaliGemmaModel loaded;
+try
 {
-    PreferCuda = preferCuda,
-    CudaDeviceId = device,
-    MaxBatchSize = batches.Max(),
-});
+    loaded = PaliGemmaModel.Load(checkpoint, loggerFactory.CreateLogger("Inference"), new PaliGemmaLoadOptions
+    {
+        PreferCuda = preferCuda,
+        RequireCuda = requireCuda,
+        CudaDeviceId = device,
+        MaxBatchSize = batches.Max(),
+    });
+}
+catch (InvalidOperationException ex) when (requireCuda)
+{
+    // Usually a missing libcudart.so.13 or libcudnn.so.9 on LD_LIBRARY_PATH.
+    Console.Error.WriteLine($"--require-cuda: {ex.Message}");
+    return 3;
+}
+
+using var model = loaded;
 var loadSeconds = loadClock.Elapsed.TotalSeconds;
 prompt ??= model.Info.PromptPrefix;
 

@@ -21,6 +21,9 @@ public sealed class InferenceOptions
     /// <summary>Prefer the CUDA execution provider (falls back to CPU with a logged warning).</summary>
     public bool PreferCuda { get; set; } = true;
 
+    /// <summary>Refuse to start when the CUDA execution provider cannot be loaded, instead of falling back to CPU.</summary>
+    public bool RequireCuda { get; set; }
+
     /// <summary>ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime choose (all cores).</summary>
     public int IntraOpThreads { get; set; }
 

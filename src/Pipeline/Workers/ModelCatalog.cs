@@ -91,6 +91,7 @@ public sealed class ModelCatalog(
         var model = PaliGemmaModel.Load(directory, loggers.CreateLogger<PaliGemmaModel>(), new PaliGemmaLoadOptions
         {
             PreferCuda = options.Value.PreferCuda,
+            RequireCuda = options.Value.RequireCuda,
             MaxBatchSize = Math.Max(1, options.Value.BatchSize),
             IntraOpNumThreads = options.Value.IntraOpThreads,
         });
