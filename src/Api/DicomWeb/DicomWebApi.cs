@@ -7,6 +7,7 @@ using PaliGemma2.DocPipeline.Api.Security;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Documents;
 using PaliGemma2.DocPipeline.Documents.Dicom;
+using PaliGemma2.DocPipeline.Pacs;
 using PaliGemma2.DocPipeline.Pipeline.Intake;
 
 namespace PaliGemma2.DocPipeline.Api.DicomWeb;
@@ -61,6 +62,11 @@ internal static class DicomWebApi
         }
 
         var logger = loggers.CreateLogger("PaliGemma2.DocPipeline.Api.DicomWeb");
+        // Who pushed: the API key (as a fingerprint), so write-back can send the report to that sender's DICOMweb server.
+        var origin = new Dictionary<string, string>
+        {
+            [PacsMetadata.StowClientKey] = PacsMetadata.KeyFingerprint(request.Headers[ApiKeyEndpointFilter.Header].ToString()),
+        };
         var referenced = new JsonArray();
         var failed = new JsonArray();
         var max = options.Value.MaxFileBytes;
@@ -129,7 +135,7 @@ internal static class DicomWebApi
                     }
 
                     file.Position = 0;
-                    var result = await intake.IngestAsync(file, header.SopInstanceUid + ".dcm", TaskNames.Auto, Sources.Pacs, ct).ConfigureAwait(false);
+                    var result = await intake.IngestAsync(file, header.SopInstanceUid + ".dcm", TaskNames.Auto, Sources.Pacs, ct, origin).ConfigureAwait(false);
                     logger.LogInformation("STOW-RS part {Index} stored as document {DocumentId} (new: {Created})", index, result.DocumentId, result.Created);
                     referenced.Add(Item(header.SopClassUid, header.SopInstanceUid, null));
                 }
