@@ -28,8 +28,11 @@ internal static class DicomWebApi
     /// <summary>Failure reason 0xA700: out of resources (instance too large).</summary>
     private const int OutOfResources = 0xA700;
 
-    /// <summary>RFC 2046: a boundary has 1 to 70 characters.</summary>
-    private const int MaxBoundaryLength = 70;
+    /// <summary>
+    /// RFC 2046 allows 1 to 70 characters, but Orthanc's DICOMweb plugin (a STOW-RS client PACS use) sends 73:
+    /// accept what real clients send, within a bound that still refuses nonsense.
+    /// </summary>
+    private const int MaxBoundaryLength = 200;
 
     public static IEndpointRouteBuilder MapDicomWebApi(this IEndpointRouteBuilder app)
     {
@@ -58,7 +61,7 @@ internal static class DicomWebApi
         var boundary = HeaderUtilities.RemoveQuotes(contentType.Boundary).ToString();
         if (boundary.Length is 0 or > MaxBoundaryLength)
         {
-            return Malformed($"The multipart/related content type needs a boundary of 1 to {MaxBoundaryLength} characters (RFC 2046).");
+            return Malformed($"The multipart/related content type needs a boundary of 1 to {MaxBoundaryLength} characters.");
         }
 
         var logger = loggers.CreateLogger("PaliGemma2.DocPipeline.Api.DicomWeb");
