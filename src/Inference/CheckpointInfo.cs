@@ -44,6 +44,12 @@ public sealed record CheckpointInfo
     /// <summary>Order of a table cell's four <c>&lt;locNNNN&gt;</c> coords tokens: <c>xyxy</c> (default) or <c>yxyx</c> (checkpoint.json <c>box_order</c>).</summary>
     public string BoxOrder { get; init; } = "xyxy";
 
+    /// <summary>
+    /// Sections a report must have (checkpoint.json <c>report_sections</c>, e.g. <c>["FINDINGS", "IMPRESSION"]</c>,
+    /// upper case): a report lacking one is stored invalid. Empty (the default) checks no structure.
+    /// </summary>
+    public IReadOnlyList<string> ReportSections { get; init; } = [];
+
     /// <summary>Ids that end generation: <c>generation_config.json</c>'s <c>eos_token_id</c> (one id or a list), else config.json's, else 1.</summary>
     public IReadOnlyList<int> StopIds { get; init; } = [1];
 
@@ -148,6 +154,7 @@ public sealed record CheckpointInfo
                 throw new CheckpointException($"{checkpointPath}: box_order '{boxOrder}' is not one of 'xyxy', 'yxyx'.");
             }
 
+            var sections = ReadReportSections(c, checkpointPath);
             if (resolution != imageSize)
             {
                 throw new CheckpointException($"checkpoint.json says resolution {resolution} but config.json vision_config.image_size is {imageSize}.");
@@ -173,6 +180,7 @@ public sealed record CheckpointInfo
                 Resample = resample,
                 SlidingWindow = window,
                 BoxOrder = boxOrder,
+                ReportSections = sections,
                 StopIds = ReadStopIds(directory, root, text),
                 ImageTokenIndex = Int(root, "image_token_index", 257152),
                 NumImageTokens = (imageSize / patch) * (imageSize / patch),
@@ -249,6 +257,24 @@ public sealed record CheckpointInfo
             JsonValueKind.Array when p.GetArrayLength() > 0 => [.. p.EnumerateArray().Select(x => x.GetInt32())],
             _ => null,
         };
+    }
+
+    // The report post-processor knows two headings; a declaration naming another would never be met.
+    private static string[] ReadReportSections(JsonElement c, string path)
+    {
+        if (!c.TryGetProperty("report_sections", out var p) || p.ValueKind == JsonValueKind.Null)
+        {
+            return [];
+        }
+
+        string[] known = ["FINDINGS", "IMPRESSION"];
+        if (p.ValueKind != JsonValueKind.Array || p.EnumerateArray().Any(v => v.ValueKind != JsonValueKind.String
+            || !known.Contains(v.GetString()!.Trim().ToUpperInvariant(), StringComparer.Ordinal)))
+        {
+            throw new CheckpointException($"{path}: report_sections must be a list of {string.Join(", ", known.Select(k => $"\"{k}\""))}, not {p.GetRawText()}.");
+        }
+
+        return [.. p.EnumerateArray().Select(v => v.GetString()!.Trim().ToUpperInvariant()).Distinct(StringComparer.Ordinal)];
     }
 
     private static string Required(JsonElement e, string path, string name, string choices) =>

@@ -114,6 +114,13 @@ public sealed class WriteBackOptions
     /// </summary>
     public bool DeleteFromOrthancAfterSend { get; set; }
 
+    /// <summary>
+    /// PACS that push studies by STOW-RS to the API (<c>POST /dicom-web/studies</c>), by name: a study pushed with a
+    /// server's <see cref="DicomWebServerOptions.ApiKey"/> gets its report back by STOW-RS to that server's
+    /// <see cref="DicomWebServerOptions.StowUrl"/>, whatever <see cref="Mode"/> says; other studies go to the default destination.
+    /// </summary>
+    public IDictionary<string, DicomWebServerOptions> DicomWebServers { get; } = new Dictionary<string, DicomWebServerOptions>(StringComparer.Ordinal);
+
     /// <summary>Sends reports whose payload failed its checks (<c>valid = false</c>) too; off by default.</summary>
     public bool SendInvalidReports { get; set; }
 
@@ -135,4 +142,20 @@ public enum WriteBackMode
     OrthancModality,
     /// <summary>DICOMweb STOW-RS to <see cref="WriteBackOptions.StowUrl"/>.</summary>
     DicomWeb,
+}
+
+/// <summary>A PACS that pushes by STOW-RS and takes its reports back the same way (<c>Pacs:WriteBack:DicomWebServers:{name}</c>).</summary>
+public sealed class DicomWebServerOptions
+{
+    /// <summary>The <c>X-Api-Key</c> this PACS sends with its STOW-RS requests (also one of <c>Api:Keys</c>).</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Its DICOMweb studies URL, e.g. <c>http://pacs/dicom-web/studies</c> (user info = Basic credentials).</summary>
+    public Uri? StowUrl { get; set; }
+
+    /// <summary>HTTP Basic user; overrides user info in <see cref="StowUrl"/>.</summary>
+    public string? Username { get; set; }
+
+    /// <summary>HTTP Basic password.</summary>
+    public string? Password { get; set; }
 }

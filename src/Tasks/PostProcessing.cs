@@ -87,6 +87,9 @@ public sealed record PostProcessingContext
     /// <summary>Order of the coords tokens (checkpoint.json <c>box_order</c>).</summary>
     public BoxOrder BoxOrder { get; init; } = BoxOrder.XYXY;
 
+    /// <summary>Sections a report must have (checkpoint.json <c>report_sections</c>: FINDINGS, IMPRESSION); empty checks none.</summary>
+    public IReadOnlyList<string> ReportSections { get; init; } = [];
+
     /// <summary>Why decoding stopped, recorded in the payload.</summary>
     public string? StopReason { get; init; }
 
@@ -150,7 +153,7 @@ public static class TaskPostProcessor
                 schema = "score";
                 break;
             case "report_sections":
-                payload = ReportPostProcessor.Process(text, errors);
+                payload = ReportPostProcessor.Process(text, errors, context.ReportSections);
                 schema = "report";
                 break;
             default:

@@ -94,6 +94,9 @@ public sealed partial class PacsTests : IAsyncLifetime
             $"select metadata::jsonb ->> 'studyInstanceUid' from documents where sop_instance_uid = '{sopUid}'"));
         // One naming for PACS documents, whichever way they came: the SOP Instance UID (as STOW-RS does).
         Assert.Equal(sopUid + ".dcm", await ScalarAsync<string>($"select file_name from documents where sop_instance_uid = '{sopUid}'"));
+        // ... and Orthanc's id of the instance kept in the metadata, next to what preparation read from the file.
+        Assert.Equal(await OrthancIdAsync(sopUid), await ScalarAsync<string>(
+            $"select metadata::jsonb ->> 'orthancInstanceId' from documents where sop_instance_uid = '{sopUid}'"));
         var srUid = await ScalarAsync<string>("select sr_sop_instance_uid from report_deliveries");
         Assert.Equal($"orthanc-modality:{modality}", await ScalarAsync<string>("select destination from report_deliveries"));
 
@@ -245,6 +248,42 @@ public sealed partial class PacsTests : IAsyncLifetime
         var tags = await orthanc.GetStringAsync($"instances/{id}/simplified-tags");
         Assert.Contains(studyUid, tags, StringComparison.Ordinal);
         Assert.Contains("UNVERIFIED", tags, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_report_lacking_the_sections_its_checkpoint_declares_is_stored_invalid_with_the_reason_and_not_sent()
+    {
+        // The demo report checkpoint, its checkpoint.json declaring the structure every report must have.
+        var checkpoint = Directory.CreateDirectory(Path.Combine(_root, "report-with-sections")).FullName;
+        foreach (var file in Directory.GetFiles(Path.Combine(TestServices.RepoRoot, "models", "demo", "report")))
+        {
+            File.Copy(file, Path.Combine(checkpoint, Path.GetFileName(file)));
+        }
+
+        var declaration = Path.Combine(checkpoint, "checkpoint.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(declaration))!.AsObject();
+        json["report_sections"] = new System.Text.Json.Nodes.JsonArray("FINDINGS", "IMPRESSION");
+        await File.WriteAllTextAsync(declaration, json.ToJsonString());
+
+        var env = IntakeEnv();
+        env["Inference__Tasks__report"] = checkpoint;
+        env["Pacs__WriteBack__Enabled"] = "true";   // SendInvalidReports left at its default (off)
+        env["Pacs__WriteBack__OrthancUrl"] = Orthanc.ToString();
+        env["Pacs__WriteBack__Modality"] = "no-such-modality";
+        await using var worker = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), env);
+
+        await StoreScuAsync(await MakeDxAsync("dx.dcm"));
+        Assert.True(await TestServices.EventuallyAsync(async () =>
+            await ScalarAsync<long>("select count(*) from results where task = 'report'") == 1, TimeSpan.FromSeconds(240)),
+            "no report result:\n" + worker.Output);
+        var resultId = await ScalarAsync<Guid>("select id from results");
+        Assert.True(await TestServices.EventuallyAsync(() => Task.FromResult(worker.Output.Contains(
+            $"Report result {resultId} is not valid: no SR sent", StringComparison.Ordinal)), TimeSpan.FromSeconds(60)), worker.Output);
+
+        Assert.False(await ScalarAsync<bool>("select valid from results"));
+        var errors = await ScalarAsync<string>("select validation_errors::text from results");
+        Assert.Contains("report_sections: FINDINGS, IMPRESSION", errors, StringComparison.Ordinal);
+        Assert.Equal(0, await ScalarAsync<long>("select count(*) from report_deliveries"));
     }
 
     [Fact]

@@ -7,6 +7,7 @@ using PaliGemma2.DocPipeline.Api.Security;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Documents;
 using PaliGemma2.DocPipeline.Documents.Dicom;
+using PaliGemma2.DocPipeline.Pacs;
 using PaliGemma2.DocPipeline.Pipeline.Intake;
 
 namespace PaliGemma2.DocPipeline.Api.DicomWeb;
@@ -27,8 +28,11 @@ internal static class DicomWebApi
     /// <summary>Failure reason 0xA700: out of resources (instance too large).</summary>
     private const int OutOfResources = 0xA700;
 
-    /// <summary>RFC 2046: a boundary has 1 to 70 characters.</summary>
-    private const int MaxBoundaryLength = 70;
+    /// <summary>
+    /// RFC 2046 allows 1 to 70 characters, but Orthanc's DICOMweb plugin (a STOW-RS client PACS use) sends 73:
+    /// accept what real clients send, within a bound that still refuses nonsense.
+    /// </summary>
+    private const int MaxBoundaryLength = 200;
 
     public static IEndpointRouteBuilder MapDicomWebApi(this IEndpointRouteBuilder app)
     {
@@ -57,10 +61,15 @@ internal static class DicomWebApi
         var boundary = HeaderUtilities.RemoveQuotes(contentType.Boundary).ToString();
         if (boundary.Length is 0 or > MaxBoundaryLength)
         {
-            return Malformed($"The multipart/related content type needs a boundary of 1 to {MaxBoundaryLength} characters (RFC 2046).");
+            return Malformed($"The multipart/related content type needs a boundary of 1 to {MaxBoundaryLength} characters.");
         }
 
         var logger = loggers.CreateLogger("PaliGemma2.DocPipeline.Api.DicomWeb");
+        // Who pushed: the API key (as a fingerprint), so write-back can send the report to that sender's DICOMweb server.
+        var origin = new Dictionary<string, string>
+        {
+            [PacsMetadata.StowClientKey] = PacsMetadata.KeyFingerprint(request.Headers[ApiKeyEndpointFilter.Header].ToString()),
+        };
         var referenced = new JsonArray();
         var failed = new JsonArray();
         var max = options.Value.MaxFileBytes;
@@ -129,7 +138,7 @@ internal static class DicomWebApi
                     }
 
                     file.Position = 0;
-                    var result = await intake.IngestAsync(file, header.SopInstanceUid + ".dcm", TaskNames.Auto, Sources.Pacs, ct).ConfigureAwait(false);
+                    var result = await intake.IngestAsync(file, header.SopInstanceUid + ".dcm", TaskNames.Auto, Sources.Pacs, ct, origin).ConfigureAwait(false);
                     logger.LogInformation("STOW-RS part {Index} stored as document {DocumentId} (new: {Created})", index, result.DocumentId, result.Created);
                     referenced.Add(Item(header.SopClassUid, header.SopInstanceUid, null));
                 }

@@ -171,9 +171,10 @@ public sealed partial class OrthancChangeFeed(
                 file.Position = 0;
                 await using var scope = scopes.CreateAsyncScope();
                 var intake = scope.ServiceProvider.GetRequiredService<DocumentIntake>();
-                // Same file name as a STOW-RS document: the SOP Instance UID (Orthanc's id is in the log).
+                // Same file name as a STOW-RS document: the SOP Instance UID; Orthanc's id goes into the metadata.
                 var name = (sopInstanceUid.Length > 0 ? sopInstanceUid : instanceId) + ".dcm";
-                var result = await intake.IngestAsync(file, name, _options.Task, Sources.Pacs, ct).ConfigureAwait(false);
+                var origin = new Dictionary<string, string> { [PacsMetadata.OrthancInstanceId] = instanceId };
+                var result = await intake.IngestAsync(file, name, _options.Task, Sources.Pacs, ct, origin).ConfigureAwait(false);
                 LogIngested(logger, instanceId, result.DocumentId, result.Created);
             }
         }

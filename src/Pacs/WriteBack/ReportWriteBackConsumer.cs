@@ -47,7 +47,7 @@ public sealed partial class ReportWriteBackConsumer(
             return;
         }
 
-        var route = await sender.RouteAsync(document.SopInstanceUid, ct).ConfigureAwait(false);
+        var route = await sender.RouteAsync(document.SopInstanceUid, document.Metadata, ct).ConfigureAwait(false);
         var destination = route.Destination;
         var delivery = await GetOrCreateDeliveryAsync(result.Id, destination, ct).ConfigureAwait(false);
         if (delivery.Status != DeliveryStatus.Pending)

@@ -6,19 +6,38 @@ using PaliGemma2.DocPipeline.Pacs.Orthanc;
 
 namespace PaliGemma2.DocPipeline.Pacs.WriteBack;
 
-/// <summary>Where one SR goes: the name stored in <c>report_deliveries.destination</c> and, when routed, the Orthanc modality.</summary>
-public sealed record SrRoute(string Destination, string? Modality);
+/// <summary>
+/// Where one SR goes: the name stored in <c>report_deliveries.destination</c> and, when routed, the Orthanc modality
+/// or the STOW-RS sender's DICOMweb server.
+/// </summary>
+public sealed record SrRoute(string Destination, string? Modality, DicomWebServerOptions? Server = null);
 
-/// <summary>Sends an SR document to the configured destination (or, with <see cref="WriteBackOptions.RouteToCallingAe"/>, to the AE that sent the image).</summary>
+/// <summary>
+/// Sends an SR document to the configured destination, or back where the image came from: the DICOMweb server whose
+/// API key pushed it by STOW-RS (<see cref="WriteBackOptions.DicomWebServers"/>), or with
+/// <see cref="WriteBackOptions.RouteToCallingAe"/> the AE that sent it by C-STORE.
+/// </summary>
 public sealed class SrSender(IHttpClientFactory httpFactory, IOptions<WriteBackOptions> options)
 {
     /// <summary>Named HTTP client.</summary>
     public const string HttpClientName = "pacs-write-back";
 
-    /// <summary>The destination of the SR for the image <paramref name="sourceSopInstanceUid"/>.</summary>
-    public async Task<SrRoute> RouteAsync(string? sourceSopInstanceUid, CancellationToken ct)
+    /// <summary>The destination of the SR for the image <paramref name="sourceSopInstanceUid"/> with document metadata <paramref name="metadata"/>.</summary>
+    public async Task<SrRoute> RouteAsync(string? sourceSopInstanceUid, string? metadata, CancellationToken ct)
     {
         var o = options.Value;
+        if (PacsMetadata.Read(metadata, PacsMetadata.StowClientKey) is { } sender)
+        {
+            foreach (var (name, server) in o.DicomWebServers.OrderBy(s => s.Key, StringComparer.Ordinal))
+            {
+                if (!string.IsNullOrEmpty(server.ApiKey) && server.StowUrl is not null
+                    && string.Equals(PacsMetadata.KeyFingerprint(server.ApiKey), sender, StringComparison.Ordinal))
+                {
+                    return new SrRoute("dicomweb:" + name, null, server);
+                }
+            }
+        }
+
         if (o.Mode == WriteBackMode.OrthancModality && o.RouteToCallingAe && !string.IsNullOrEmpty(sourceSopInstanceUid) && o.OrthancUrl is { } url)
         {
             var client = new OrthancClient(httpFactory.CreateClient(HttpClientName), url, o.Username, o.Password);
@@ -36,9 +55,16 @@ public sealed class SrSender(IHttpClientFactory httpFactory, IOptions<WriteBackO
     {
         ArgumentNullException.ThrowIfNull(route);
         var o = options.Value;
+        if (route.Server is { } server)
+        {
+            await StowAsync(dicom, server.StowUrl!, server.Username, server.Password, ct).ConfigureAwait(false);
+            return;
+        }
+
         if (o.Mode == WriteBackMode.DicomWeb)
         {
-            await StowAsync(dicom, o, ct).ConfigureAwait(false);
+            var stowUrl = o.StowUrl ?? throw new InvalidOperationException("Pacs:WriteBack:StowUrl is required for mode DicomWeb.");
+            await StowAsync(dicom, stowUrl, o.Username, o.Password, ct).ConfigureAwait(false);
             return;
         }
 
@@ -55,14 +81,13 @@ public sealed class SrSender(IHttpClientFactory httpFactory, IOptions<WriteBackO
         }
     }
 
-    private async Task StowAsync(byte[] dicom, WriteBackOptions o, CancellationToken ct)
+    private async Task StowAsync(byte[] dicom, Uri url, string? username, string? password, CancellationToken ct)
     {
-        var url = o.StowUrl ?? throw new InvalidOperationException("Pacs:WriteBack:StowUrl is required for mode DicomWeb.");
         var http = httpFactory.CreateClient(HttpClientName);
         using var request = new HttpRequestMessage(HttpMethod.Post, url.GetComponents(UriComponents.HttpRequestUrl, UriFormat.UriEscaped));
-        if (!string.IsNullOrEmpty(url.UserInfo) || !string.IsNullOrEmpty(o.Username))
+        if (!string.IsNullOrEmpty(url.UserInfo) || !string.IsNullOrEmpty(username))
         {
-            var userInfo = !string.IsNullOrEmpty(o.Username) ? $"{o.Username}:{o.Password}" : Uri.UnescapeDataString(url.UserInfo);
+            var userInfo = !string.IsNullOrEmpty(username) ? $"{username}:{password}" : Uri.UnescapeDataString(url.UserInfo);
             request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(userInfo)));
         }
 

@@ -40,12 +40,16 @@ public sealed class DocumentIntake(
     DocPipelineDbContext db, IBlobStore blobs, IPublishEndpoint publish, TimeProvider time, IOptions<IntakeOptions> options,
     Hosting.PipelineMetrics metrics, ILogger<DocumentIntake> logger)
 {
-    /// <summary>Ingests a stream (HTTP upload, PACS download).</summary>
-    public async Task<IntakeResult> IngestAsync(Stream content, string? fileName, string task, string source, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ingests a stream (HTTP upload, PACS download). <paramref name="origin"/> (e.g. the Orthanc instance id)
+    /// starts the document's metadata; preparation adds what it reads from the file.
+    /// </summary>
+    public async Task<IntakeResult> IngestAsync(
+        Stream content, string? fileName, string task, string source, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? origin = null)
     {
         EnsureTask(task);
         var blob = await blobs.PutAsync(content, cancellationToken).ConfigureAwait(false);
-        return await RegisterAsync(blob, fileName, task, source, cancellationToken).ConfigureAwait(false);
+        return await RegisterAsync(blob, fileName, task, source, cancellationToken, origin).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -80,7 +84,8 @@ public sealed class DocumentIntake(
         }
     }
 
-    private async Task<IntakeResult> RegisterAsync(BlobInfo blob, string? fileName, string task, string source, CancellationToken cancellationToken)
+    private async Task<IntakeResult> RegisterAsync(
+        BlobInfo blob, string? fileName, string task, string source, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? origin = null)
     {
         var existing = await FindAsync(blob.Key, task, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
@@ -115,6 +120,7 @@ public sealed class DocumentIntake(
             ReceivedAt = time.GetUtcNow(),
             SizeBytes = blob.Size,
             SopInstanceUid = sopInstanceUid,
+            Metadata = origin is { Count: > 0 } ? System.Text.Json.JsonSerializer.Serialize(origin) : null,
         };
         db.Documents.Add(document);
         try

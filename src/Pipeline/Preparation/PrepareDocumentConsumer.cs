@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -90,10 +91,30 @@ public sealed class PrepareDocumentConsumer(
             await endpoint.Send(InferenceRequests.For(job, page), ct).ConfigureAwait(false);
         }
 
-        await state.MarkQueuedAsync(document.Id, prepared.Metadata, ct).ConfigureAwait(false);
+        await state.MarkQueuedAsync(document.Id, MergeMetadata(document.Metadata, prepared.Metadata), ct).ConfigureAwait(false);
         metrics.Document("queued", prepared.Task);
         await context.Publish(new DocumentPrepared { DocumentId = document.Id, Task = prepared.Task, PageCount = prepared.Pages.Count }, ct).ConfigureAwait(false);
         logger.LogInformation("Document {DocumentId} prepared: {Pages} page(s) queued on {Queue}", document.Id, prepared.Pages.Count, TaskNames.QueueOf(prepared.Task));
+    }
+
+    /// <summary>What intake recorded (where the file came from) plus what preparation read from the file; the file wins a clash.</summary>
+    internal static string MergeMetadata(string? atIntake, string prepared)
+    {
+        if (string.IsNullOrEmpty(atIntake) || JsonNode.Parse(atIntake) is not JsonObject origin)
+        {
+            return prepared;
+        }
+
+        if (JsonNode.Parse(prepared) is JsonObject read)
+        {
+            foreach (var (key, value) in read.ToList())
+            {
+                read.Remove(key);
+                origin[key] = value;
+            }
+        }
+
+        return origin.ToJsonString();
     }
 
     private void Failed(string task, string reasonCode)

@@ -51,6 +51,7 @@ internal static class ResultBuilder
             ImageWidth = request.ImageWidth,
             ImageHeight = request.ImageHeight,
             BoxOrder = info.BoxOrder == "yxyx" ? BoxOrder.YXYX : BoxOrder.XYXY,
+            ReportSections = info.ReportSections,
             StopReason = stopReason,
             TextLayer = PageText.Parse(textLayer),
         };

@@ -12,11 +12,25 @@ public static partial class ReportPostProcessor
     [GeneratedRegex(@"(?:^|(?<=[\r\n.]))\s*(?<h>findings|impression)\s*:", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex Heading();
 
-    /// <summary>Builds the report payload; appends the reasons it is invalid to <paramref name="errors"/>.</summary>
-    public static JsonObject Process(string text, List<string> errors)
+    /// <summary>
+    /// Builds the report payload; appends the reasons it is invalid to <paramref name="errors"/>, among them every
+    /// section of <paramref name="requiredSections"/> (FINDINGS, IMPRESSION) without a heading followed by text.
+    /// </summary>
+    public static JsonObject Process(string text, List<string> errors, IReadOnlyList<string>? requiredSections = null)
     {
         ArgumentNullException.ThrowIfNull(errors);
         var (findings, impression) = Split(text ?? "");
+        if (requiredSections is { Count: > 0 })
+        {
+            var present = SectionsWithText(text ?? "");
+            var missing = requiredSections.Where(s => !present.Contains(s)).ToList();
+            if (missing.Count > 0)
+            {
+                errors.Add($"The report lacks the {string.Join(" and ", missing)} section{(missing.Count > 1 ? "s" : "")} its checkpoint declares "
+                    + $"(report_sections: {string.Join(", ", requiredSections)}): no '{missing[0]}:' heading followed by text.");
+            }
+        }
+
         if (findings.Length == 0 && string.IsNullOrEmpty(impression))
         {
             errors.Add("The report is empty.");
@@ -76,6 +90,25 @@ public static partial class ReportPostProcessor
             errors.Add(string.Create(CultureInfo.InvariantCulture,
                 $"The report is implausible: only {100.0 * letters / visible:0}% of its characters are letters (at least {MinLetterShare:P0} expected)."));
         }
+    }
+
+    /// <summary>The headings (upper case) that have some text after them.</summary>
+    public static IReadOnlySet<string> SectionsWithText(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var matches = Heading().Matches(text);
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < matches.Count; i++)
+        {
+            var start = matches[i].Index + matches[i].Length;
+            var end = i + 1 < matches.Count ? matches[i + 1].Index : text.Length;
+            if (text[start..end].Any(char.IsLetterOrDigit))
+            {
+                present.Add(matches[i].Groups["h"].Value.ToUpperInvariant());
+            }
+        }
+
+        return present;
     }
 
     /// <summary>FINDINGS and IMPRESSION; text before any heading (or text without headings) counts as findings.</summary>
