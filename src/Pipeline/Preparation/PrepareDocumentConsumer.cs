@@ -106,7 +106,8 @@ public sealed class PrepareDocumentConsumer(
             page.ImageBlobKey = p.ImageBlobKey;
             page.TextLayer = p.TextLayer;
 
-            var job = page.Jobs.FirstOrDefault(j => j.Task == prepared.Task && j.Checkpoint.Length == 0);
+            // One job per (page, task): a worker may already have claimed it and recorded its checkpoint.
+            var job = page.Jobs.FirstOrDefault(j => j.Task == prepared.Task);
             if (job is null)
             {
                 job = new Job { Id = Guid.CreateVersion7(), PageId = page.Id, DocumentId = document.Id, Task = prepared.Task, Status = JobStatus.Queued, EnqueuedAt = now };

@@ -75,11 +75,13 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
 
     /// <summary>
     /// Claims the listed jobs for <paramref name="worker"/>: queued (or running under a lease nobody renews: a
-    /// redelivery after a crash) → running with a lease. Done and failed jobs are not returned. The entities stay
+    /// redelivery after a crash) → running with a lease, recording the checkpoint <paramref name="checkpointOf"/> names for
+    /// the job's task (the one this worker loaded). Done and failed jobs are not returned. The entities stay
     /// tracked for <see cref="StoreResultsAsync"/>.
     /// </summary>
-    public async Task<List<Job>> ClaimJobsAsync(IReadOnlyCollection<Guid> jobIds, string worker, CancellationToken ct)
+    public async Task<List<Job>> ClaimJobsAsync(IReadOnlyCollection<Guid> jobIds, string worker, Func<string, string> checkpointOf, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(checkpointOf);
         var jobs = await db.Jobs.Where(j => jobIds.Contains(j.Id) && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running))
             .ToListAsync(ct).ConfigureAwait(false);
         var now = time.GetUtcNow();
@@ -88,6 +90,7 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
             job.Status = JobStatus.Running;
             job.Attempts++;
             job.Worker = worker;
+            job.Checkpoint = checkpointOf(job.Task);
             job.StartedAt = now;
             job.LeaseExpiresAt = now + options.Value.InferenceLease;
         }
