@@ -169,6 +169,35 @@ public sealed class PoisonAndRecoveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_document_is_taken_by_one_preparation_at_a_time_and_recovery_announces_it_once_per_interval()
+    {
+        var received = await AddPreparingDocumentAsync(seed: 12, attempts: 0);
+        await _host.WithDbAsync(db => db.Documents.Where(d => d.Id == received)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, DocumentStatus.Received).SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null)));
+        await using (var scope = _host.Services.CreateAsyncScope())
+        {
+            var state = scope.ServiceProvider.GetRequiredService<PipelineState>();
+            Assert.Equal(1, (await state.StartPreparingAsync(received, CancellationToken.None))?.PrepareAttempts);
+            // A second announcement (recovery, a redelivery) while the first worker's lease is live is dropped.
+            Assert.Null(await state.StartPreparingAsync(received, CancellationToken.None));
+            await _host.WithDbAsync(db => db.Documents.Where(d => d.Id == received)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseExpiresAt, DateTimeOffset.UtcNow.AddSeconds(-1))));
+            // Once the lease has expired (the worker died), the next announcement takes it.
+            Assert.Equal(2, (await state.StartPreparingAsync(received, CancellationToken.None))?.PrepareAttempts);
+        }
+
+        // A stalled document is announced on the first pass and not again on the next one (it may be waiting behind a
+        // backlog in prepare-document); it still ends done.
+        var stalled = await AddPreparingDocumentAsync(seed: 13, attempts: 1);
+        var recovery = _host.Services.GetRequiredService<RecoveryService>();
+        Assert.Equal(1, (await recovery.RecoverAsync(CancellationToken.None)).Republished);
+        Assert.Equal(0, (await recovery.RecoverAsync(CancellationToken.None)).Republished);
+        var docs = await WaitTerminalAsync([stalled], TimeSpan.FromSeconds(120));
+        Assert.Equal(DocumentStatus.Done, docs[stalled].Status);
+        Assert.Equal(2, docs[stalled].PrepareAttempts);
+    }
+
+    [Fact]
     public async Task Replay_requeues_failed_jobs_by_reason_and_failed_documents_by_id()
     {
         var source = (await _host.IngestAsync(NulOutputPage.WritePng(9, _host.Root), TaskNames.Table)).DocumentId;
