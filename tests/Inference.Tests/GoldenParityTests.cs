@@ -140,7 +140,7 @@ public sealed class GoldenParityTests
         var cancelAfterFirst = new CancelOnGenerated(midway);
         using var stepwise = PaliGemmaModel.Load(TestEnvironment.Checkpoint("224"), cancelAfterFirst, new PaliGemmaLoadOptions { MaxBatchSize = 1 });
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Generate(stepwise, three, midway.Token));
-        Assert.Equal(3, three.Count);
+        Assert.Equal(3, three.Length);
         Assert.Equal(1, cancelAfterFirst.Batches);
     }
 
