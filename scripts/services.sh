@@ -51,11 +51,26 @@ CONF
   rm -f "$dir/rabbit.pid"
   # setsid: the node outlives the shell that started it (a test's control call returns at once).
   rabbit_env "$dir" "$port" setsid /usr/lib/rabbitmq/bin/rabbitmq-server >> "$dir/server.log" 2>&1 < /dev/null &
-  rabbit_env "$dir" "$port" /usr/lib/rabbitmq/bin/rabbitmqctl -q --timeout 120 wait "$dir/rabbit.pid" >/dev/null
+  # Polled with curl rather than `rabbitmqctl wait`: each rabbitmqctl boots an Erlang VM, minutes on a loaded machine.
+  for _ in $(seq 1 600); do
+    curl -sf -u guest:guest "http://127.0.0.1:$mgmt/api/overview" >/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.5
+  done
+  echo "RabbitMQ did not start; see $dir/server.log" >&2
+  return 1
 }
 
-# rabbit_stop DIR AMQP_PORT
-rabbit_stop() { rabbit_env "$1" "$2" /usr/lib/rabbitmq/bin/rabbitmqctl -q stop >/dev/null 2>&1; }
+# rabbit_stop DIR AMQP_PORT: SIGTERM to the node (a graceful stop, like `rabbitmqctl stop` without its VM), waits for it to end.
+rabbit_stop() {
+  local pid
+  pid=$(cat "$1/rabbit.pid" 2>/dev/null) || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 600); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.2
+  done
+  kill -KILL "$pid" 2>/dev/null
+}
 
 if [[ "${BASH_SOURCE[0]}" == "$0" && $# -gt 0 ]]; then
   set -euo pipefail
