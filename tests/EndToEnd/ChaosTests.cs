@@ -306,8 +306,8 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         // Results = pages for done documents; nothing duplicated; nothing left running.
         lost += (int)await CountAsync("select count(*) from pages p join documents d on d.id = p.document_id where d.status = 'done' and not exists (select 1 from results r join jobs j on j.id = r.job_id where j.page_id = p.id)");
         var duplicated = await CountAsync("select count(*) - count(distinct job_id) from results")
-            + await CountAsync("select coalesce(sum(n - 1), 0) from (select count(*) n from jobs group by page_id, task) x")
-            + await CountAsync("select coalesce(sum(n - 1), 0) from (select count(*) n from pages group by document_id, index) x");
+            + await CountAsync("select coalesce(sum(n - 1), 0)::bigint from (select count(*) n from jobs group by page_id, task) x")
+            + await CountAsync("select coalesce(sum(n - 1), 0)::bigint from (select count(*) n from pages group by document_id, index) x");
         var unfinishedJobs = await CountAsync("select count(*) from jobs where status in ('queued', 'running')");
         var (errorMessages, unmatched) = await ErrorQueuesAsync();
 
