@@ -177,13 +177,15 @@ public sealed class PoisonAndRecoveryTests : IAsyncLifetime
         await using (var scope = _host.Services.CreateAsyncScope())
         {
             var state = scope.ServiceProvider.GetRequiredService<PipelineState>();
-            Assert.Equal(1, (await state.StartPreparingAsync(received, CancellationToken.None))?.PrepareAttempts);
-            // A second announcement (recovery, a redelivery) while the first worker's lease is live is dropped.
-            Assert.Null(await state.StartPreparingAsync(received, CancellationToken.None));
+            Assert.Equal(1, (await state.StartPreparingAsync(received, redelivered: false, CancellationToken.None))?.PrepareAttempts);
+            // A second announcement (recovery's) while the first worker's lease is live is dropped.
+            Assert.Null(await state.StartPreparingAsync(received, redelivered: false, CancellationToken.None));
+            // The broker's redelivery of the message a dead worker held takes it at once.
+            Assert.Equal(2, (await state.StartPreparingAsync(received, redelivered: true, CancellationToken.None))?.PrepareAttempts);
             await _host.WithDbAsync(db => db.Documents.Where(d => d.Id == received)
                 .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseExpiresAt, DateTimeOffset.UtcNow.AddSeconds(-1))));
             // Once the lease has expired (the worker died), the next announcement takes it.
-            Assert.Equal(2, (await state.StartPreparingAsync(received, CancellationToken.None))?.PrepareAttempts);
+            Assert.Equal(3, (await state.StartPreparingAsync(received, redelivered: false, CancellationToken.None))?.PrepareAttempts);
         }
 
         // A stalled document is announced on the first pass and not again on the next one (it may be waiting behind a

@@ -36,7 +36,10 @@ public sealed class PrepareDocumentConsumer(
     {
         ArgumentNullException.ThrowIfNull(context);
         var ct = context.CancellationToken;
-        var document = await state.StartPreparingAsync(context.Message.DocumentId, ct).ConfigureAwait(false);
+        // A broker redelivery (the worker that held the message died) or this consumer's own retry after a transient
+        // failure: the preparing document is ours to take over now, not after its lease.
+        var takeOver = context.ReceiveContext.Redelivered || context.GetRetryAttempt() > 0;
+        var document = await state.StartPreparingAsync(context.Message.DocumentId, takeOver, ct).ConfigureAwait(false);
         if (document is null)
         {
             return;

@@ -20,16 +20,18 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
 
     /// <summary>
     /// Takes a received (or lease-expired preparing) document for preparation; null when it is past that or another
-    /// worker holds it. A duplicate announcement (recovery, a redelivery after a crash) while a live worker renews
-    /// its lease is dropped here: two workers never prepare one document, and a dead worker's document comes back
-    /// through recovery once its lease has expired.
+    /// worker holds it. A duplicate announcement (recovery's) while a live worker renews its lease is dropped here, so
+    /// two workers do not prepare one document. <paramref name="redelivered"/>: the broker handed this message back
+    /// because the worker that had it died (or the consumer retries it), so a preparing document is taken at once
+    /// instead of after its lease.
     /// </summary>
-    public async Task<Document?> StartPreparingAsync(Guid documentId, CancellationToken ct)
+    public async Task<Document?> StartPreparingAsync(Guid documentId, bool redelivered, CancellationToken ct)
     {
         var document = await db.Documents.AsNoTracking().FirstOrDefaultAsync(d => d.Id == documentId, ct).ConfigureAwait(false);
         var now = time.GetUtcNow();
         if (document is null
-            || !(document.Status == DocumentStatus.Received || (document.Status == DocumentStatus.Preparing && (document.LeaseExpiresAt ?? now) <= now)))
+            || !(document.Status == DocumentStatus.Received
+                 || (document.Status == DocumentStatus.Preparing && (redelivered || (document.LeaseExpiresAt ?? now) <= now))))
         {
             return null;
         }
