@@ -133,8 +133,36 @@ public sealed class GoldenParityTests
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Generate(model, golden.Batch1, cts.Token));
 
-        using var soon = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Generate(model, golden.Batch3, soon.Token));
+        // Cancelled from inside generation, once the first of three one-image batches has been generated (no timing):
+        // the next batch must not start.
+        var three = Golden.Load(224).Batch3;
+        using var midway = new CancellationTokenSource();
+        var cancelAfterFirst = new CancelOnGenerated(midway);
+        using var stepwise = PaliGemmaModel.Load(TestEnvironment.Checkpoint("224"), cancelAfterFirst, new PaliGemmaLoadOptions { MaxBatchSize = 1 });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Generate(stepwise, three, midway.Token));
+        Assert.Equal(3, three.Length);
+        Assert.Equal(1, cancelAfterFirst.Batches);
+    }
+
+    /// <summary>Cancels its source when the model logs its first generated batch (event 3, "Generated batch of …").</summary>
+    private sealed class CancelOnGenerated(CancellationTokenSource source) : Microsoft.Extensions.Logging.ILogger
+    {
+        public int Batches { get; private set; }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == 3)
+            {
+                Batches++;
+                source.Cancel();
+            }
+        }
     }
 
     private static async Task<IReadOnlyList<GenerationResult>> Generate(PaliGemmaModel model, IReadOnlyList<GoldenCase> cases, CancellationToken ct = default)

@@ -54,7 +54,7 @@ public sealed class PoisonAndRecoveryTests : IAsyncLifetime
         var (doc, jobs) = await AddQueuedDocumentAsync(pages: 2);
         await using var scope = _host.Services.CreateAsyncScope();
         var state = scope.ServiceProvider.GetRequiredService<PipelineState>();
-        var claimed = await state.ClaimJobsAsync(jobs.Select(j => j.Id).ToList(), "test-worker", CancellationToken.None);
+        var claimed = await state.ClaimJobsAsync(jobs.Select(j => j.Id).ToList(), "test-worker", _ => "test-checkpoint", CancellationToken.None);
         // jsonb refuses an escaped NUL (SQLSTATE 22P05), the exact failure of the issue; the text column would be sanitised.
         var good = NewResult(claimed[0].Id, """{"html":"<table></table>"}""");
         var bad = NewResult(claimed[1].Id, """{"text":"a\u0000b"}""");
@@ -109,6 +109,36 @@ public sealed class PoisonAndRecoveryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_page_prepared_at_another_resolution_is_refused_with_the_reason_and_a_claimed_job_records_its_checkpoint()
+    {
+        // A prepared 224 px page image to point the rows at; the second page claims to have been prepared at 896 px.
+        var source = (await _host.IngestAsync(NulOutputPage.WritePng(11, _host.Root), TaskNames.Table)).DocumentId;
+        await WaitTerminalAsync([source], TimeSpan.FromSeconds(120));
+        var (doc, jobs) = await AddQueuedDocumentAsync(pages: 2);
+        await _host.WithDbAsync(db => db.Pages.Where(p => p.DocumentId == doc.Id && p.Index == 1).ExecuteUpdateAsync(s => s.SetProperty(p => p.Resolution, 896)));
+        var pages = await _host.WithDbAsync(db => db.Pages.AsNoTracking().Where(p => p.DocumentId == doc.Id).ToDictionaryAsync(p => p.Id));
+        var endpoint = await _host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri("queue:infer-table"));
+        foreach (var job in jobs)
+        {
+            await endpoint.Send(InferenceRequests.For(job, pages[job.PageId]));
+        }
+
+        var docs = await WaitTerminalAsync([doc.Id], TimeSpan.FromSeconds(120));
+        var after = await _host.WithDbAsync(db => db.Jobs.AsNoTracking().Where(j => j.DocumentId == doc.Id).ToDictionaryAsync(j => j.PageId));
+        var refused = after[pages.Values.Single(p => p.Index == 1).Id];
+        var read = after[pages.Values.Single(p => p.Index == 0).Id];
+        Assert.Equal(JobStatus.Failed, refused.Status);
+        Assert.StartsWith("Page was prepared at 896 px but checkpoint demo-toy-paligemma2-table@0.1.0-demo reads 224 px", refused.Error, StringComparison.Ordinal);
+        Assert.Equal(0, await _host.WithDbAsync(db => db.Results.CountAsync(r => r.JobId == refused.Id)));
+        Assert.Equal(JobStatus.Done, read.Status);
+        Assert.Equal(DocumentStatus.Partial, docs[doc.Id].Status);
+        Assert.Contains("prepared at 896 px", docs[doc.Id].Error, StringComparison.Ordinal);
+        // Job.Checkpoint (part of the jobs' unique key) names the checkpoint of the worker that claimed the job.
+        Assert.All(after.Values, j => Assert.Equal("demo-toy-paligemma2-table", j.Checkpoint));
+        Assert.Equal(jobs.Count, after.Count);
+    }
+
+    [Fact]
     public async Task Recovery_requeues_work_whose_lease_expired_and_fails_work_that_used_up_its_attempts()
     {
         // A prepared page to point the lost jobs at (blobs are content-addressed, so rows may share one).
@@ -136,6 +166,37 @@ public sealed class PoisonAndRecoveryTests : IAsyncLifetime
         // A job whose worker still renews its lease is left alone.
         Assert.Equal(JobStatus.Running, (await _host.WithDbAsync(db => db.Jobs.AsNoTracking().SingleAsync(j => j.Id == aliveJobs[0].Id))).Status);
         Assert.Equal(DocumentStatus.Queued, (await _host.WithDbAsync(db => db.Documents.AsNoTracking().SingleAsync(d => d.Id == alive.Id))).Status);
+    }
+
+    [Fact]
+    public async Task A_document_is_taken_by_one_preparation_at_a_time_and_recovery_announces_it_once_per_interval()
+    {
+        var received = await AddPreparingDocumentAsync(seed: 12, attempts: 0);
+        await _host.WithDbAsync(db => db.Documents.Where(d => d.Id == received)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, DocumentStatus.Received).SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null)));
+        await using (var scope = _host.Services.CreateAsyncScope())
+        {
+            var state = scope.ServiceProvider.GetRequiredService<PipelineState>();
+            Assert.Equal(1, (await state.StartPreparingAsync(received, redelivered: false, CancellationToken.None))?.PrepareAttempts);
+            // A second announcement (recovery's) while the first worker's lease is live is dropped.
+            Assert.Null(await state.StartPreparingAsync(received, redelivered: false, CancellationToken.None));
+            // The broker's redelivery of the message a dead worker held takes it at once.
+            Assert.Equal(2, (await state.StartPreparingAsync(received, redelivered: true, CancellationToken.None))?.PrepareAttempts);
+            await _host.WithDbAsync(db => db.Documents.Where(d => d.Id == received)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseExpiresAt, DateTimeOffset.UtcNow.AddSeconds(-1))));
+            // Once the lease has expired (the worker died), the next announcement takes it.
+            Assert.Equal(3, (await state.StartPreparingAsync(received, redelivered: false, CancellationToken.None))?.PrepareAttempts);
+        }
+
+        // A stalled document is announced on the first pass and not again on the next one (it may be waiting behind a
+        // backlog in prepare-document); it still ends done.
+        var stalled = await AddPreparingDocumentAsync(seed: 13, attempts: 1);
+        var recovery = _host.Services.GetRequiredService<RecoveryService>();
+        Assert.Equal(1, (await recovery.RecoverAsync(CancellationToken.None)).Republished);
+        Assert.Equal(0, (await recovery.RecoverAsync(CancellationToken.None)).Republished);
+        var docs = await WaitTerminalAsync([stalled], TimeSpan.FromSeconds(120));
+        Assert.Equal(DocumentStatus.Done, docs[stalled].Status);
+        Assert.Equal(2, docs[stalled].PrepareAttempts);
     }
 
     [Fact]

@@ -38,7 +38,10 @@ public sealed class PrepareDocumentConsumer(
     {
         ArgumentNullException.ThrowIfNull(context);
         var ct = context.CancellationToken;
-        var document = await state.StartPreparingAsync(context.Message.DocumentId, ct).ConfigureAwait(false);
+        // A broker redelivery (the worker that held the message died) or this consumer's own retry after a transient
+        // failure: the preparing document is ours to take over now, not after its lease.
+        var takeOver = context.ReceiveContext.Redelivered || context.GetRetryAttempt() > 0;
+        var document = await state.StartPreparingAsync(context.Message.DocumentId, takeOver, ct).ConfigureAwait(false);
         if (document is null)
         {
             return;
@@ -143,7 +146,8 @@ public sealed class PrepareDocumentConsumer(
             page.ImageBlobKey = p.ImageBlobKey;
             page.TextLayer = p.TextLayer;
 
-            var job = page.Jobs.FirstOrDefault(j => j.Task == prepared.Task && j.Checkpoint.Length == 0);
+            // One job per (page, task): a worker may already have claimed it and recorded its checkpoint.
+            var job = page.Jobs.FirstOrDefault(j => j.Task == prepared.Task);
             if (job is null)
             {
                 job = new Job { Id = Guid.CreateVersion7(), PageId = page.Id, DocumentId = document.Id, Task = prepared.Task, Status = JobStatus.Queued, EnqueuedAt = now };

@@ -18,20 +18,54 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
 {
     private const int MaxReason = 1000;
 
-    /// <summary>Takes a received (or lease-expired preparing) document for preparation; null when it is past that.</summary>
-    public async Task<Document?> StartPreparingAsync(Guid documentId, CancellationToken ct)
+    /// <summary>
+    /// Takes a received (or lease-expired preparing) document for preparation; null when it is past that or another
+    /// worker holds it. A duplicate announcement (recovery's) while a live worker renews its lease is dropped here, so
+    /// two workers do not prepare one document. <paramref name="redelivered"/>: the broker handed this message back
+    /// because the worker that had it died (or the consumer retries it), so a preparing document is taken at once
+    /// instead of after its lease.
+    /// </summary>
+    public async Task<Document?> StartPreparingAsync(Guid documentId, bool redelivered, CancellationToken ct)
     {
-        var document = await db.Documents.FirstOrDefaultAsync(d => d.Id == documentId, ct).ConfigureAwait(false);
-        if (document is null || document.Status is not (DocumentStatus.Received or DocumentStatus.Preparing))
+        var document = await db.Documents.AsNoTracking().FirstOrDefaultAsync(d => d.Id == documentId, ct).ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        if (document is null
+            || !(document.Status == DocumentStatus.Received
+                 || (document.Status == DocumentStatus.Preparing && (redelivered || (document.LeaseExpiresAt ?? now) <= now))))
+        {
+            return null;
+        }
+
+        // Optimistic: the row must still be as read (status and attempt count), else another worker took it first.
+        var lease = now + options.Value.PreparationLease;
+        var taken = await db.Documents
+            .Where(d => d.Id == documentId && d.Status == document.Status && d.PrepareAttempts == document.PrepareAttempts)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, DocumentStatus.Preparing).SetProperty(d => d.PrepareAttempts, d => d.PrepareAttempts + 1)
+                .SetProperty(d => d.LeaseExpiresAt, lease), ct)
+            .ConfigureAwait(false);
+        if (taken == 0)
         {
             return null;
         }
 
         document.Status = DocumentStatus.Preparing;
         document.PrepareAttempts++;
-        document.LeaseExpiresAt = time.GetUtcNow() + options.Value.PreparationLease;
-        await db.SaveChangesAsync(ct).ConfigureAwait(false);
+        document.LeaseExpiresAt = lease;
         return document;
+    }
+
+    /// <summary>
+    /// Before recovery announces a document again: received (or preparing under an expired lease) → received, not
+    /// announced again before <paramref name="nextAnnouncement"/>. Returns whether the row was still as recovery saw it.
+    /// </summary>
+    public async Task<bool> ReannounceAsync(Document seen, DateTimeOffset nextAnnouncement, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(seen);
+        var changed = await db.Documents
+            .Where(d => d.Id == seen.Id && d.Status == seen.Status && d.PrepareAttempts == seen.PrepareAttempts)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, DocumentStatus.Received).SetProperty(d => d.LeaseExpiresAt, nextAnnouncement), ct)
+            .ConfigureAwait(false);
+        return changed > 0;
     }
 
     /// <summary>Extends the lease of a document still being prepared.</summary>
@@ -75,11 +109,13 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
 
     /// <summary>
     /// Claims the listed jobs for <paramref name="worker"/>: queued (or running under a lease nobody renews: a
-    /// redelivery after a crash) → running with a lease. Done and failed jobs are not returned. The entities stay
+    /// redelivery after a crash) → running with a lease, recording the checkpoint <paramref name="checkpointOf"/> names for
+    /// the job's task (the one this worker loaded). Done and failed jobs are not returned. The entities stay
     /// tracked for <see cref="StoreResultsAsync"/>.
     /// </summary>
-    public async Task<List<Job>> ClaimJobsAsync(IReadOnlyCollection<Guid> jobIds, string worker, CancellationToken ct)
+    public async Task<List<Job>> ClaimJobsAsync(IReadOnlyCollection<Guid> jobIds, string worker, Func<string, string> checkpointOf, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(checkpointOf);
         var jobs = await db.Jobs.Where(j => jobIds.Contains(j.Id) && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running))
             .ToListAsync(ct).ConfigureAwait(false);
         var now = time.GetUtcNow();
@@ -88,6 +124,7 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
             job.Status = JobStatus.Running;
             job.Attempts++;
             job.Worker = worker;
+            job.Checkpoint = checkpointOf(job.Task);
             job.StartedAt = now;
             job.LeaseExpiresAt = now + options.Value.InferenceLease;
         }

@@ -77,7 +77,9 @@ public sealed class RecoveryService(
         var documents = (await db.Documents.AsNoTracking()
             .Where(d => d.Status == DocumentStatus.Received || d.Status == DocumentStatus.Preparing)
             .ToListAsync(cancellationToken).ConfigureAwait(false))
-            .Where(d => d.Status == DocumentStatus.Received ? d.ReceivedAt < now - intake.Value.RepublishAfter : (d.LeaseExpiresAt ?? d.ReceivedAt) < now)
+            .Where(d => d.Status == DocumentStatus.Received
+                ? d.ReceivedAt < now - intake.Value.RepublishAfter && (d.LeaseExpiresAt ?? d.ReceivedAt) < now
+                : (d.LeaseExpiresAt ?? d.ReceivedAt) < now)
             .ToList();
         foreach (var d in documents)
         {
@@ -88,8 +90,13 @@ public sealed class RecoveryService(
                 continue;
             }
 
-            await publish.Publish(DocumentIntake.ToMessage(d), cancellationToken).ConfigureAwait(false);
-            republished++;
+            // Announced once per RepublishAfter, not on every pass: behind a backlog of preparation the announcement
+            // may just be waiting in the queue, and a copy per pass would flood it.
+            if (await state.ReannounceAsync(d, now + intake.Value.RepublishAfter, cancellationToken).ConfigureAwait(false))
+            {
+                await publish.Publish(DocumentIntake.ToMessage(d), cancellationToken).ConfigureAwait(false);
+                republished++;
+            }
         }
 
         var running = (await db.Jobs.AsNoTracking().Where(j => j.Status == JobStatus.Running).ToListAsync(cancellationToken).ConfigureAwait(false))

@@ -47,7 +47,7 @@ public sealed class InferenceConsumer(
 
         var worker = options.Value.WorkerName ?? Environment.MachineName;
         var pending = ids.Except(stored.Select(s => s.JobId)).ToList();
-        var jobs = (await state.ClaimJobsAsync(pending, worker, ct).ConfigureAwait(false)).ToDictionary(j => j.Id);
+        var jobs = (await state.ClaimJobsAsync(pending, worker, task => models.Get(task).Name, ct).ConfigureAwait(false)).ToDictionary(j => j.Id);
         var claimed = requests.Where(r => jobs.ContainsKey(r.JobId)).ToList();
         if (claimed.Count == 0)
         {

@@ -50,7 +50,8 @@ public sealed class Document
 
     /// <summary>
     /// While <see cref="DocumentStatus.Preparing"/>: until when the preparing worker holds it (renewed while it
-    /// renders); once past, recovery announces the document again (or fails it after too many attempts).
+    /// renders); once past, recovery announces the document again (or fails it after too many attempts). While
+    /// <see cref="DocumentStatus.Received"/> after such an announcement: not announced again before then.
     /// </summary>
     public DateTimeOffset? LeaseExpiresAt { get; set; }
 

@@ -15,7 +15,7 @@ public sealed class Job
     /// <summary>Task to run.</summary>
     public required string Task { get; set; }
 
-    /// <summary>Checkpoint the job is for; empty until a worker resolves the task's active checkpoint.</summary>
+    /// <summary>Name of the checkpoint the worker that claimed the job loaded; empty until a worker claims it.</summary>
     public string Checkpoint { get; set; } = "";
 
     /// <summary>Exact checkpoint version that ran it.</summary>
