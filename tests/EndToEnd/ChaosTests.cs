@@ -53,6 +53,8 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             ["Intake__DropFolder"] = "",
             ["Intake__SharedRoot"] = "",
             ["DOTNET_ENVIRONMENT"] = "Production",
+            // Every worker serves its probes and /metrics; port 0 keeps side-by-side processes apart.
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
             ["Api__Keys__0"] = Key,
             ["Preparation__DefaultResolution"] = "224",
             // Small renderer chunks keep a document in 'preparing' long enough to kill the worker there.
@@ -94,13 +96,12 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         return p;
     }
 
-    // Preparation only (it also runs recovery); inference workers serve infer-table with the demo checkpoint.
-    private ChaosProcess StartPreparation() => Worker("prepare", []);
+    // Intake (recovery) and preparation; inference workers serve infer-table with the demo checkpoint.
+    private ChaosProcess StartPreparation() => Worker("prepare", new() { ["Roles"] = "intake,prepare" });
 
     private ChaosProcess StartInference(string name) => Worker(name, new()
     {
-        ["Pipeline__RunPreparation"] = "false",
-        ["Pipeline__RunQueueIntake"] = "false",
+        ["Roles"] = "infer",
         ["Inference__Tasks__table"] = NulOutputPage.DemoTable,
         ["Inference__WorkerName"] = name,
     });
