@@ -461,20 +461,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
 
     private async Task<List<Guid>> IdsAsync(string sql) => (await RowsAsync(sql.Replace("select id ", "select id::text ", StringComparison.Ordinal))).Select(Guid.Parse).ToList();
 
-    private async Task<List<string>> RowsAsync(string sql)
-    {
-        await using var conn = new NpgsqlConnection(_cluster.Postgres);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        await using var reader = await cmd.ExecuteReaderAsync();
-        var list = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            list.Add(reader.GetString(0));
-        }
-
-        return list;
-    }
+    private Task<List<string>> RowsAsync(string sql) => TestServices.ColumnAsync(_cluster.Postgres, sql);
 
     private static byte[] BuildPdf(int document, int pages)
     {

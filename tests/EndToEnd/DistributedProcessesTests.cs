@@ -135,20 +135,7 @@ public sealed class DistributedProcessesTests : IAsyncLifetime
 
     private Task<T?> ScalarAsync<T>(string sql) => TestServices.ScalarAsync<T>(_postgres, sql);
 
-    private async Task<List<string>> ListAsync(string sql)
-    {
-        await using var conn = new NpgsqlConnection(_postgres);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        await using var reader = await cmd.ExecuteReaderAsync();
-        var list = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            list.Add(reader.GetString(0));
-        }
-
-        return list;
-    }
+    private Task<List<string>> ListAsync(string sql) => TestServices.ColumnAsync(_postgres, sql);
 
     private static byte[] BuildPdf(int pages)
     {

@@ -101,7 +101,7 @@ public sealed partial class PacsTests
         Assert.True(bash.Process.ExitCode == 0, $"the walk-through failed ({bash.Process.ExitCode}):\n{bash.Output}\n--- storescp:\n{storescp.Output}\n--- second Orthanc:\n{pacs2.Log}");
 
         var owner = new NpgsqlConnectionStringBuilder(TestServices.Postgres) { Database = db }.ConnectionString;
-        Assert.Equal(["dicomweb:pacs2", "orthanc-modality:hospital-pacs"], await ColumnAsync(owner,
+        Assert.Equal(["dicomweb:pacs2", "orthanc-modality:hospital-pacs"], await TestServices.ColumnAsync(owner,
             "select destination from report_deliveries where status = 'sent' order by destination"));
 
         // The DIMSE PACS got exactly one SR, for its own study; the STOW-RS study's SR did not go there.
@@ -136,20 +136,6 @@ public sealed partial class PacsTests
         return Assert.Single(json.RootElement.EnumerateArray()).GetString()!;
     }
 
-    private static async Task<List<string>> ColumnAsync(string connectionString, string sql)
-    {
-        await using var conn = new NpgsqlConnection(connectionString);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        await using var reader = await cmd.ExecuteReaderAsync();
-        var values = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            values.Add(reader.GetString(0));
-        }
-
-        return values;
-    }
 
     [GeneratedRegex(@"^```(?<lang>[a-z]*)[^\n]*\n(?<body>.*?)^```", RegexOptions.Multiline | RegexOptions.Singleline)]
     private static partial Regex FencedBlock();

@@ -451,20 +451,7 @@ public sealed partial class PacsTests : IAsyncLifetime
         return json.RootElement.GetProperty("Last").GetInt64();
     }
 
-    private async Task<List<string>> ColumnAsync(string sql)
-    {
-        await using var conn = new NpgsqlConnection(_postgres);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        await using var reader = await cmd.ExecuteReaderAsync();
-        var values = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            values.Add(reader.GetString(0));
-        }
-
-        return values;
-    }
+    private Task<List<string>> ColumnAsync(string sql) => TestServices.ColumnAsync(_postgres, sql);
 
     private HttpClient OrthancClient()
     {

@@ -138,6 +138,22 @@ internal static class TestServices
         return value is null or DBNull ? default : (T)value;
     }
 
+    /// <summary>Runs a query on a test database and returns its first column as text, row by row.</summary>
+    public static async Task<List<string>> ColumnAsync(string connectionString, string sql)
+    {
+        await using var conn = new NpgsqlConnection(connectionString);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var values = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            values.Add(reader.GetString(0));
+        }
+
+        return values;
+    }
+
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } v
             ? v
