@@ -48,29 +48,20 @@ internal static class TestServices
     }
 
     /// <summary>Waits until <paramref name="queue"/> in the vhost of <paramref name="amqp"/> has a consumer (a process's bus is up).</summary>
-    public static async Task<bool> WaitForConsumerAsync(Uri amqp, string queue, TimeSpan timeout)
-    {
-        using var http = ManagementClient();
-        var vhost = Uri.EscapeDataString(amqp.AbsolutePath.TrimStart('/'));
-        return await EventuallyAsync(async () =>
-        {
-            using var response = await http.GetAsync($"api/queues/{vhost}/{queue}");
-            if (!response.IsSuccessStatusCode)
-            {
-                return false;
-            }
-
-            using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            return json.RootElement.TryGetProperty("consumers", out var c) && c.GetInt32() > 0;
-        }, timeout);
-    }
+    public static Task<bool> WaitForConsumerAsync(Uri amqp, string queue, TimeSpan timeout) =>
+        WaitForQueueAsync(amqp, queue, q => q.TryGetProperty("consumers", out var c) && c.GetInt32() > 0, timeout);
 
     /// <summary>
     /// Waits until <paramref name="queue"/> has acknowledged at least <paramref name="count"/> messages in all: every one
     /// of them consumed, whatever the consumer did with it. The management API's cumulative ack count only grows, so a
     /// stale statistics sample can delay the answer but never make it true early.
     /// </summary>
-    public static async Task<bool> WaitForAcksAsync(Uri amqp, string queue, long count, TimeSpan timeout)
+    public static Task<bool> WaitForAcksAsync(Uri amqp, string queue, long count, TimeSpan timeout) =>
+        WaitForQueueAsync(amqp, queue, q => q.TryGetProperty("message_stats", out var stats)
+            && stats.TryGetProperty("ack", out var acks) && acks.GetInt64() >= count, timeout);
+
+    // Polls the management API's view of one queue until the condition holds on it.
+    private static async Task<bool> WaitForQueueAsync(Uri amqp, string queue, Func<System.Text.Json.JsonElement, bool> holds, TimeSpan timeout)
     {
         using var http = ManagementClient();
         var vhost = Uri.EscapeDataString(amqp.AbsolutePath.TrimStart('/'));
@@ -83,8 +74,7 @@ internal static class TestServices
             }
 
             using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            return json.RootElement.TryGetProperty("message_stats", out var stats)
-                && stats.TryGetProperty("ack", out var acks) && acks.GetInt64() >= count;
+            return holds(json.RootElement);
         }, timeout);
     }
 
