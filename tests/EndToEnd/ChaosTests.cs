@@ -32,7 +32,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
     private const string Key = "chaos-key";
     private const int PagesPerPdf = 25;
     private readonly string _root = TestServices.NewTempDirectory("chaos");
-    private readonly List<ChaosProcess> _processes = [];
+    private readonly List<(string Name, ServiceProcess Process)> _processes = [];
     private readonly ConcurrentBag<string> _log = [];
     private ChaosCluster _cluster = null!;
     private Dictionary<string, string> _env = null!;
@@ -74,7 +74,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var p in _processes)
+        foreach (var (_, p) in _processes)
         {
             await p.DisposeAsync();
         }
@@ -83,7 +83,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         Directory.Delete(_root, recursive: true);
     }
 
-    private ChaosProcess Worker(string name, Dictionary<string, string> extra)
+    private ServiceProcess Worker(string name, Dictionary<string, string> extra)
     {
         var env = new Dictionary<string, string>(_env);
         foreach (var (k, v) in extra)
@@ -91,15 +91,15 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             env[k] = v;
         }
 
-        var p = ChaosProcess.Start(name, ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), env);
-        _processes.Add(p);
+        var p = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), env);
+        _processes.Add((name, p));
         return p;
     }
 
     // Intake (recovery) and preparation; inference workers serve infer-table with the demo checkpoint.
-    private ChaosProcess StartPreparation() => Worker("prepare", new() { ["Roles"] = "intake,prepare" });
+    private ServiceProcess StartPreparation() => Worker("prepare", new() { ["Roles"] = "intake,prepare" });
 
-    private ChaosProcess StartInference(string name) => Worker(name, new()
+    private ServiceProcess StartInference(string name) => Worker(name, new()
     {
         ["Roles"] = "infer",
         ["Inference__Tasks__table"] = NulOutputPage.DemoTable,
@@ -201,7 +201,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
                 || await CountAsync("select count(*) from documents where status = 'preparing'") > 0, TimeSpan.FromSeconds(60));
             var preparing = await IdsAsync("select id from documents where status = 'preparing'");
             var t = Stopwatch.StartNew();
-            await prepare.KillAsync();
+            await KillAsync(prepare);
             Log($"kill -9 preparation worker ({preparing.Count} document(s) preparing)");
             prepare = StartPreparation();
             faults.Add(("kill -9 preparation worker", RecoveredAsync(t, async () =>
@@ -264,7 +264,8 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             await WaitForProgressAsync(fault++);
             var jobs = await WaitForRunningJobsAsync("infer-b");
             t = Stopwatch.StartNew();
-            var exit = await inferB.TerminateAsync(TimeSpan.FromSeconds(60));
+            inferB.Terminate();
+            var exit = await inferB.WaitForExitAsync(TimeSpan.FromSeconds(60));
             Log($"SIGTERM infer-b with {jobs.Count} running job(s): exit {exit} after {t.Elapsed.TotalSeconds:F1} s");
             inferB = StartInference("infer-b");
             faults.Add(($"SIGTERM inference worker ({jobs.Count} job(s))", RecoveredAsync(t, () => JobsEndedAsync(jobs))));
@@ -280,8 +281,14 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         var recoveries = new List<(string Fault, TimeSpan Time)>();
         foreach (var (name, recovery) in faults)
         {
-            Assert.True(await Task.WhenAny(recovery, Task.Delay(TimeSpan.FromSeconds(30))) == recovery, $"no recovery after: {name}");
-            recoveries.Add((name, await recovery));
+            try
+            {
+                recoveries.Add((name, await recovery.WaitAsync(TimeSpan.FromSeconds(30))));
+            }
+            catch (TimeoutException)
+            {
+                Assert.Fail($"no recovery after: {name}");
+            }
         }
 
         // Nothing lost: every accepted document is stored and ended as expected; every page of a PDF was prepared.
@@ -352,11 +359,18 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
 
     private void Log(string line) => _log.Add($"{DateTime.UtcNow:HH:mm:ss} {line}");
 
-    private async Task<(string Victim, List<Guid> Running)> KillMidBatchAsync(ChaosProcess worker, string name)
+    private async Task<(string Victim, List<Guid> Running)> KillMidBatchAsync(ServiceProcess worker, string name)
     {
         var running = await WaitForRunningJobsAsync(name);
-        await worker.KillAsync();
+        await KillAsync(worker);
         return (name, running);
+    }
+
+    /// <summary>kill -9, with its children (renderer, decoder sandbox) so none outlives the test.</summary>
+    private static async Task KillAsync(ServiceProcess process)
+    {
+        process.Kill();
+        await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
     }
 
     /// <summary>The jobs <paramref name="worker"/> holds, once it holds some (up to a minute).</summary>
@@ -374,8 +388,8 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>Time from the fault until <paramref name="recovered"/> holds, polled in the background.</summary>
     private static async Task<TimeSpan> RecoveredAsync(Stopwatch since, Func<Task<bool>> recovered)
     {
-        await Task.Yield();
-        while (true)
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
+        do
         {
             try
             {
@@ -388,9 +402,10 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             {
                 // The database or broker is down for another fault: keep polling.
             }
-
-            await Task.Delay(250);
         }
+        while (await poll.WaitForNextTickAsync());
+
+        throw new InvalidOperationException("unreachable: the poll timer is never disposed while polling");
     }
 
     private async Task<(int Messages, int Unmatched)> ErrorQueuesAsync()
@@ -430,12 +445,12 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         return (messages, unmatched);
     }
 
-    private (Uri Url, ChaosProcess Process) StartApi()
+    private (Uri Url, ServiceProcess Process) StartApi()
     {
         var port = ServiceProcess.FreePort();
-        var p = ChaosProcess.Start("api", ServiceProcess.Dll("Api", "PaliGemma2.DocPipeline.Api"),
+        var p = ServiceProcess.Start(ServiceProcess.Dll("Api", "PaliGemma2.DocPipeline.Api"),
             new Dictionary<string, string>(_env) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}" });
-        _processes.Add(p);
+        _processes.Add(("api", p));
         return (new Uri($"http://127.0.0.1:{port}"), p);
     }
 
@@ -455,7 +470,8 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         return (response.StatusCode, id, response.Headers.RetryAfter?.ToString());
     }
 
-    private string Tails() => string.Join("\n", _processes.Select(p => p.Tail));
+    // The last lines each process wrote, for failure messages.
+    private string Tails() => string.Join("\n", _processes.Select(p => $"--- {p.Name} ---\n" + (p.Process.Output is { Length: > 6000 } o ? o[^6000..] : p.Process.Output)));
 
     private Task<long> CountAsync(string sql) => TestServices.ScalarAsync<long>(_cluster.Postgres, sql);
 
