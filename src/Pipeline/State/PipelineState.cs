@@ -81,12 +81,13 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
     /// <summary>Every page has a queued job and a sent request: preparing → queued (then done at once if the workers were faster).</summary>
     public async Task MarkQueuedAsync(Guid documentId, string? metadata, CancellationToken ct)
     {
+        // Metadata first: whoever sees the document queued (an API client, a test) sees what preparation read too.
+        await db.Documents.Where(d => d.Id == documentId)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Metadata, metadata), ct).ConfigureAwait(false);
         var queued = await db.Documents.Where(d => d.Id == documentId && d.Status == DocumentStatus.Preparing)
             .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, DocumentStatus.Queued).SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null), ct)
             .ConfigureAwait(false);
         await CountAsync(documentId, queued, DocumentStatus.Queued, ct).ConfigureAwait(false);
-        await db.Documents.Where(d => d.Id == documentId)
-            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Metadata, metadata), ct).ConfigureAwait(false);
         await CompleteDocumentsAsync([documentId], ct).ConfigureAwait(false);
     }
 
