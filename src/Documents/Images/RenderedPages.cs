@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Numerics;
@@ -26,7 +27,7 @@ public static class RenderedPages
     };
 
     /// <summary>
-    /// Writes <paramref name="ppm"/> as an 8-bit RGB PNG when it is a P6 image with maxval 255 whose long side is at
+    /// Writes <paramref name="ppm"/> as an 8-bit PNG (grey when every pixel is, else RGB) when it is a P6 image with maxval 255 whose long side is at
     /// most <paramref name="longSide"/>; returns null otherwise (the caller takes the general path).
     /// </summary>
     public static PreparedImage? TryWritePng(ReadOnlySpan<byte> ppm, int longSide, Stream output)
@@ -42,26 +43,48 @@ public static class RenderedPages
         var stride = width * 3;
         var pixels = ppm.Slice(offset, stride * height);
         var blank = IsUniform(pixels, stride);
+        // Most document pages are grey (text, rules, scans): stored as 8-bit grey they deflate a third of the bytes,
+        // and decode to the same RGB pixels.
+        var grey = IsGrey(pixels);
+        var rowBytes = grey ? width : stride;
 
         using var idat = new MemoryStream();
-        using (var zlib = new ZLibStream(idat, Deflate, leaveOpen: true))
+        var rows = ArrayPool<byte>.Shared.Rent((3 * rowBytes) + 1);
+        try
         {
-            var row = new byte[stride + 1];
-            row[0] = 2; // Up: each byte minus the one above; ruled and white rows become runs of zeros.
-            pixels[..stride].CopyTo(row.AsSpan(1));
-            zlib.Write(row);
-            for (var y = 1; y < height; y++)
+            var above = rows.AsSpan(0, rowBytes);
+            var current = rows.AsSpan(rowBytes, rowBytes);
+            var filtered = rows.AsSpan(2 * rowBytes, rowBytes + 1);
+            above.Clear();
+            filtered[0] = 2; // Up: each byte minus the one above; ruled and white rows become runs of zeros.
+            using var zlib = new ZLibStream(idat, Deflate, leaveOpen: true);
+            for (var y = 0; y < height; y++)
             {
-                Subtract(pixels.Slice(y * stride, stride), pixels.Slice((y - 1) * stride, stride), row.AsSpan(1));
-                zlib.Write(row);
+                var row = pixels.Slice(y * stride, stride);
+                if (grey)
+                {
+                    TakeFirstChannel(row, current);
+                }
+                else
+                {
+                    row.CopyTo(current);
+                }
+
+                Subtract(current, above, filtered[1..]);
+                zlib.Write(filtered);
+                current.CopyTo(above);
             }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rows);
         }
 
         Span<byte> ihdr = stackalloc byte[13];
         BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
         BinaryPrimitives.WriteInt32BigEndian(ihdr[4..], height);
         ihdr[8] = 8; // bit depth
-        ihdr[9] = 2; // colour type RGB; compression, filter method, interlace stay 0
+        ihdr[9] = (byte)(grey ? 0 : 2); // colour type grey or RGB; compression, filter method, interlace stay 0
         output.Write(Signature);
         WriteChunk(output, "IHDR"u8, ihdr);
         WriteChunk(output, "IDAT"u8, idat.GetBuffer().AsSpan(0, (int)idat.Length));
@@ -138,6 +161,30 @@ public static class RenderedPages
         }
 
         return true;
+    }
+
+    // R = G = B for every pixel. Pages in colour usually differ early (a logo, a coloured header), grey ones are read once.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool IsGrey(ReadOnlySpan<byte> rgb)
+    {
+        for (var i = 0; i + 2 < rgb.Length; i += 3)
+        {
+            if (rgb[i] != rgb[i + 1] || rgb[i] != rgb[i + 2])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TakeFirstChannel(ReadOnlySpan<byte> rgb, Span<byte> grey)
+    {
+        for (var x = 0; x < grey.Length; x++)
+        {
+            grey[x] = rgb[3 * x];
+        }
     }
 
     // Hot loops over every byte of every page: optimised from the first call rather than after tiering up.

@@ -48,6 +48,9 @@ public sealed class PdfRenderOptions
 /// </summary>
 public sealed class PdfRenderer(PdfRenderOptions options)
 {
+    // How often a running renderer's output folder is looked at for finished pages: a page takes a few milliseconds to draw.
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
+
     /// <summary>The options in force.</summary>
     public PdfRenderOptions Options { get; } = options;
 
@@ -80,9 +83,12 @@ public sealed class PdfRenderer(PdfRenderOptions options)
     /// <summary>
     /// Runs one renderer over pages <paramref name="firstPage"/>..<paramref name="lastPage"/> and reports what it
     /// produced, page by page, however it ended: the caller decides what a failure means (another renderer, a warning).
+    /// <paramref name="pageFinished"/>, when given, gets each page (number, file) as soon as its file is complete, while the
+    /// renderer draws the next ones, so that storing pages overlaps drawing them; it may delete the file.
     /// </summary>
     public async Task<RenderRun> RunAsync(
-        PdfRendererKind kind, string pdfPath, int firstPage, int lastPage, int longSide, string outputDirectory, CancellationToken cancellationToken)
+        PdfRendererKind kind, string pdfPath, int firstPage, int lastPage, int longSide, string outputDirectory, CancellationToken cancellationToken,
+        Func<int, string, Task>? pageFinished = null)
     {
         ArgumentNullException.ThrowIfNull(pdfPath);
         Directory.CreateDirectory(outputDirectory);
@@ -102,9 +108,39 @@ public sealed class PdfRenderer(PdfRenderOptions options)
         };
 
         var timeout = TimeSpan.FromSeconds(5) + (Options.TimeoutPerPage * pages);
-        var outcome = await ChildProcess.RunAsync(tool, args, timeout, Options.MemoryLimitBytes, cancellationToken).ConfigureAwait(false);
+        var run = ChildProcess.RunAsync(tool, args, timeout, Options.MemoryLimitBytes, cancellationToken);
+        var produced = new SortedDictionary<int, string>();
+        if (pageFinished is not null)
+        {
+            while (!run.IsCompleted)
+            {
+                await Task.WhenAny(run, Task.Delay(PollInterval, CancellationToken.None)).ConfigureAwait(false);
+                // Both tools write pages in order, one file at a time: a page's file is complete once a later page's exists.
+                var files = Produced(outputDirectory, firstPage, lastPage);
+                var newest = files.Count > 0 ? files.Keys.Max() : 0;
+                foreach (var (page, file) in files.Where(f => f.Key < newest && !produced.ContainsKey(f.Key)))
+                {
+                    produced[page] = file;
+                    await pageFinished(page, file).ConfigureAwait(false);
+                }
+            }
+        }
 
-        // Both tools put the page number last in the name (mutool p0007.pnm, pdftoppm p-07.ppm / p-007.ppm).
+        var outcome = await run.ConfigureAwait(false);
+        foreach (var (page, file) in Produced(outputDirectory, firstPage, lastPage))
+        {
+            if (produced.TryAdd(page, file) && pageFinished is not null)
+            {
+                await pageFinished(page, file).ConfigureAwait(false);
+            }
+        }
+
+        return new RenderRun(tool, produced, outcome.ExitCode, outcome.TimedOut, Errors(outcome.StdErr));
+    }
+
+    // Both tools put the page number last in the name (mutool p0007.pnm, pdftoppm p-07.ppm / p-007.ppm).
+    private static SortedDictionary<int, string> Produced(string outputDirectory, int firstPage, int lastPage)
+    {
         var produced = new SortedDictionary<int, string>();
         foreach (var file in Directory.GetFiles(outputDirectory))
         {
@@ -117,7 +153,7 @@ public sealed class PdfRenderer(PdfRenderOptions options)
             }
         }
 
-        return new RenderRun(tool, produced, outcome.ExitCode, outcome.TimedOut, Errors(outcome.StdErr));
+        return produced;
     }
 
     // mutool prefixes damage with "error:", poppler with "Syntax Error"; warnings (missing ICC, odd CMaps) are noise.

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -14,9 +15,9 @@ using PaliGemma2.DocPipeline.Storage.Blobs;
 namespace PaliGemma2.DocPipeline.Pipeline.Preparation;
 
 /// <summary>
-/// Turns a stored file into page images at the checkpoint's resolution: PDFs through PdfPig (text)
+/// Turns a stored file into page images at the checkpoint's resolution: PDFs through poppler's pdftotext (text)
 /// and out-of-process renderers (pixels), raster images as one page, DICOM frames as pages. Every
-/// parser of the file's bytes runs in a child process (<see cref="DecodeSandbox"/>, mutool, pdftoppm).
+/// parser of the file's bytes runs in a child process (<see cref="DecodeSandbox"/>, mutool, pdftoppm, pdftotext).
 /// </summary>
 public sealed class PagePreparer(
     IBlobStore blobs,
@@ -74,34 +75,35 @@ public sealed class PagePreparer(
         var renderOptions = pdfOptions.Value;
         var warnings = new List<Warning>();
 
-        // PdfPig (text layer) runs in the sandbox while the renderers draw: different cores, and its failure is only a warning.
-        var textTask = sandbox.ReadPdfTextAsync(path, renderOptions.MaxPages, Path.Combine(scratch, "text"), documentId, cancellationToken);
+        var pageCount = await CountPagesAsync(path, scratch, documentId, renderOptions, cancellationToken).ConfigureAwait(false);
+
+        // The text layer (poppler, its own child process) is read while the renderers draw: different cores, and its
+        // failure is only a warning.
+        var textTask = PdfTextLayer.ReadAsync(path, pageCount, renderOptions, Path.Combine(scratch, "text"), cancellationToken);
         try
         {
-            return await RenderPdfAsync(path, task, resolution, scratch, textTask, warnings, cancellationToken).ConfigureAwait(false);
+            return await RenderPdfAsync(path, task, resolution, scratch, pageCount, textTask, warnings, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            // The decoder writes into scratch, which the caller deletes once this returns: a document that fails while
-            // the text is still being read waits for it, so the pooled decoder is not made to fail on a vanished folder.
+            // pdftotext writes into scratch, which the caller deletes once this returns: a document that fails while
+            // the text is still being read waits for it (bounded by its timeout).
             await Task.WhenAny(textTask).ConfigureAwait(false);
             _ = textTask.Exception;
         }
     }
 
     private async Task<PreparedDocument> RenderPdfAsync(
-        string path, string task, int resolution, string scratch, Task<PdfInfo> textTask, List<Warning> warnings, CancellationToken cancellationToken)
+        string path, string task, int resolution, string scratch, int pageCount, Task<PdfInfo> textTask, List<Warning> warnings, CancellationToken cancellationToken)
     {
         var renderOptions = pdfOptions.Value;
-        var pageCount = await CountPagesAsync(path, textTask, renderOptions, cancellationToken).ConfigureAwait(false);
-
         var renderer = new PdfRenderer(renderOptions);
         var images = new (PreparedPage Page, bool Blank)?[pageCount];
 
-        // Ranges small enough that rendering one overlaps encoding another on every core, several renderer
-        // processes at once: the renderer itself draws on one core.
-        var runs = renderOptions.ParallelRuns > 0 ? renderOptions.ParallelRuns : Math.Min(Environment.ProcessorCount, 4);
-        var size = Math.Clamp((pageCount + (2 * runs) - 1) / (2 * runs), 1, Math.Max(1, renderOptions.PagesPerRun));
+        // A renderer draws on one core and its pages are stored (PNG, blob) while it draws the next, which takes about
+        // as much CPU again: one renderer process per two cores, each over one contiguous range.
+        var runs = renderOptions.ParallelRuns > 0 ? renderOptions.ParallelRuns : Math.Clamp(Environment.ProcessorCount / 2, 1, 4);
+        var size = Math.Clamp((pageCount + runs - 1) / runs, 1, Math.Max(1, renderOptions.PagesPerRun));
         var ranges = Enumerable.Range(0, (pageCount + size - 1) / size).Select(i => (First: 1 + (i * size), Last: Math.Min(pageCount, (i + 1) * size))).ToList();
         var reports = new (List<Warning> Warnings, List<string> Damage)[ranges.Count];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = runs, CancellationToken = cancellationToken };
@@ -166,17 +168,15 @@ public sealed class PagePreparer(
         var primary = renderer.Options.Renderer;
         var fallback = primary == PdfRendererKind.Mutool ? PdfRendererKind.Pdftoppm : PdfRendererKind.Mutool;
         var warnings = new List<Warning>();
-        var run = await renderer.RunAsync(primary, path, first, last, resolution, Path.Combine(scratch, $"{first}"), cancellationToken).ConfigureAwait(false);
+        var run = await renderer.RunAsync(primary, path, first, last, resolution, Path.Combine(scratch, $"{first}"), cancellationToken, async (page, file) =>
+        {
+            images[page - 1] = await StoreRenderedAsync(file, page - 1, resolution, cancellationToken).ConfigureAwait(false);
+            File.Delete(file);
+        }).ConfigureAwait(false);
         var damage = new List<string>(run.Errors);
         if (run.ExitCode != 0 && run.Pages.Count > 0)
         {
             warnings.Add(new Warning(Reasons.RendererWarning, $"{run.Tool} exited with status {run.ExitCode} on pages {first}-{last} after drawing {run.Pages.Count} of them; those pages are kept."));
-        }
-
-        foreach (var (page, file) in run.Pages)
-        {
-            images[page - 1] = await StoreRenderedAsync(file, page - 1, resolution, cancellationToken).ConfigureAwait(false);
-            File.Delete(file);
         }
 
         for (var page = first; page <= last; page++)
@@ -205,7 +205,7 @@ public sealed class PagePreparer(
 
     // The primary renderer's own view of the page tree (mutool walks it as it draws: a looping tree is one page,
     // as PdfPig sees it); poppler's pdfinfo when MuPDF cannot load it; PdfPig's count when neither opens the file.
-    private static async Task<int> CountPagesAsync(string path, Task<PdfInfo> pdfPig, PdfRenderOptions limits, CancellationToken cancellationToken)
+    private async Task<int> CountPagesAsync(string path, string scratch, Guid documentId, PdfRenderOptions limits, CancellationToken cancellationToken)
     {
         var processLimits = new ChildProcess.Limits(TimeSpan.FromSeconds(30), limits.MemoryLimitBytes, 30);
         var count = 0;
@@ -227,7 +227,7 @@ public sealed class PagePreparer(
         {
             try
             {
-                count = (await pdfPig.ConfigureAwait(false)).PageCount;
+                count = (await sandbox.ReadPdfTextAsync(path, limits.MaxPages, Path.Combine(scratch, "pdfpig"), documentId, cancellationToken).ConfigureAwait(false)).PageCount;
             }
             catch (DocumentRejectedException ex) when (ex.Code != Reasons.TooLarge)
             {
@@ -283,19 +283,37 @@ public sealed class PagePreparer(
     // target size) goes through ImageSharp.
     private async Task<(PreparedPage Page, bool Blank)> StoreRenderedAsync(string imagePath, int index, int resolution, CancellationToken cancellationToken)
     {
-        var ppm = await File.ReadAllBytesAsync(imagePath, cancellationToken).ConfigureAwait(false);
+        // A page's pixels are megabytes: a pooled buffer, not a fresh large-object allocation per page.
         using var png = new MemoryStream();
-        var image = RenderedPages.TryWritePng(ppm, resolution, png);
-        if (image is null)
+        PreparedImage image;
+        byte[] ppm;
+        int length;
+        using (var handle = File.OpenHandle(imagePath))
         {
-            png.SetLength(0);
-            using var input = new MemoryStream(ppm, writable: false);
-            image = PageImages.Prepare(input, resolution, imageLimits.Value, png);
+            length = (int)RandomAccess.GetLength(handle);
+            ppm = ArrayPool<byte>.Shared.Rent(length);
+            length = RandomAccess.Read(handle, ppm.AsSpan(0, length), 0);
+        }
+
+        try
+        {
+            image = RenderedPages.TryWritePng(ppm.AsSpan(0, length), resolution, png) ?? ThroughImageSharp(ppm, length, resolution, png);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(ppm);
         }
 
         png.Position = 0;
         var blob = await blobs.PutAsync(png, cancellationToken).ConfigureAwait(false);
         return (new PreparedPage(index, image.Width, image.Height, blob.Key, null), image.IsBlank);
+    }
+
+    private PreparedImage ThroughImageSharp(byte[] ppm, int length, int resolution, MemoryStream png)
+    {
+        png.SetLength(0);
+        using var input = new MemoryStream(ppm, 0, length, writable: false);
+        return PageImages.Prepare(input, resolution, imageLimits.Value, png);
     }
 
     private sealed record Warning(string Code, string Message);

@@ -40,6 +40,22 @@ public sealed class RenderedPagesTests : IDisposable
         Assert.Equal(Pixels(reference), Pixels(decoded));
     }
 
+    [Theory]
+    [InlineData(false, 0)]
+    [InlineData(true, 2)]
+    public void A_grey_page_is_stored_as_grey_and_one_coloured_pixel_keeps_it_rgb_with_the_same_pixels(bool oneColouredPixel, int colourType)
+    {
+        var ppm = Ppm(64, 48, (x, y) => oneColouredPixel && x == 63 && y == 47 ? (200, 10, 10) : (x * 4, x * 4, x * 4));
+        using var png = new MemoryStream();
+        Assert.NotNull(RenderedPages.TryWritePng(ppm, 896, png));
+
+        Assert.Equal(colourType, png.GetBuffer()[25]); // IHDR colour type: 0 grey, 2 RGB
+        png.Position = 0;
+        using var decoded = Image.Load<Rgb24>(png);
+        using var reference = Image.Load<Rgb24>(ppm);
+        Assert.Equal(Pixels(reference), Pixels(decoded));
+    }
+
     [Fact]
     public void A_one_colour_page_is_blank_and_one_different_pixel_is_not()
     {

@@ -33,6 +33,27 @@ public sealed class PdfRendererTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(PdfRendererKind.Mutool)]
+    [InlineData(PdfRendererKind.Pdftoppm)]
+    public async Task Each_page_is_handed_over_once_complete_and_in_order_while_the_run_reports_them_all(PdfRendererKind kind)
+    {
+        var renderer = new PdfRenderer(new PdfRenderOptions { Renderer = kind });
+        var handed = new List<(int Page, int Width, int Height)>();
+        var run = await renderer.RunAsync(kind, PdfCorpus.File("longtable.pdf"), 2, 9, 448, _out, CancellationToken.None, async (page, file) =>
+        {
+            // ImageSharp's PNM decoder reads the whole file: a page handed over half-written would fail here.
+            using var image = await Image.LoadAsync(file);
+            handed.Add((page, image.Width, image.Height));
+            File.Delete(file);
+        });
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal(Enumerable.Range(2, 8), handed.Select(h => h.Page));
+        Assert.Equal(Enumerable.Range(2, 8), run.Pages.Keys);
+        Assert.All(handed, h => Assert.Equal(448, Math.Max(h.Width, h.Height)));
+    }
+
     [Fact]
     public async Task A_page_range_renders_only_those_pages()
     {
