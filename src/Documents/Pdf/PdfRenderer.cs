@@ -36,8 +36,8 @@ public sealed class PdfRenderOptions
     public int PagesPerRun { get; set; } = 50;
 
     /// <summary>
-    /// Renderer processes drawing page ranges of one document at once (and PNG encoding of the finished ranges
-    /// beside them); 0: the CPU count, at most 4. Each one may use <see cref="MemoryLimitBytes"/>.
+    /// Renderer processes drawing page ranges of one document at once, each with its finished pages stored (PNG, blob)
+    /// beside it while it draws; 0: half the CPU count, 1 to 4. Each one may use <see cref="MemoryLimitBytes"/>.
     /// </summary>
     public int ParallelRuns { get; set; }
 }
