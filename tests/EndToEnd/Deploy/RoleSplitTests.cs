@@ -41,6 +41,26 @@ public sealed class RoleSplitTests
         Assert.DoesNotContain("docpipe-decode", libraries);
     }
 
+    [Theory]
+    [InlineData("Worker", "PaliGemma2.DocPipeline.Worker", "infer", "PaliGemma2.DocPipeline.InferenceWorker")]
+    [InlineData("Worker", "PaliGemma2.DocPipeline.Worker", "prepare,infer", "PaliGemma2.DocPipeline.InferenceWorker")]
+    [InlineData("InferenceWorker", "PaliGemma2.DocPipeline.InferenceWorker", "prepare", "PaliGemma2.DocPipeline.Worker")]
+    [InlineData("Api", "PaliGemma2.DocPipeline.Api", "api,infer", "PaliGemma2.DocPipeline.InferenceWorker")]
+    public async Task A_host_given_a_role_it_does_not_carry_stops_at_start_naming_the_host_that_runs_it(string project, string assembly, string roles, string other)
+    {
+        // Refused before anything connects: no broker or database is needed.
+        await using var host = ServiceProcess.Start(ServiceProcess.Dll(project, assembly), new Dictionary<string, string>
+        {
+            ["Roles"] = roles,
+            ["DOTNET_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+        });
+        var exit = await host.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(exit != 0, host.Output);
+        Assert.Contains($"does not run in {assembly}", host.Output, StringComparison.Ordinal);
+        Assert.Contains($"start {other}", host.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void The_pipeline_library_does_not_reference_the_inference_library()
     {
