@@ -25,4 +25,14 @@ echo "== npm ci (review page: verovio served by the Api; playwright-core for its
 echo "== dotnet test"
 cd "$ROOT"
 dotnet tool restore >/dev/null
-dotnet test PaliGemma2.DocPipeline.sln -c Release --logger "console;verbosity=normal" "$@"
+results=$(mktemp -d)
+status=0
+dotnet test PaliGemma2.DocPipeline.sln -c Release --logger "console;verbosity=normal" --logger trx --results-directory "$results" "$@" || status=$?
+# The log above is long and interleaved across projects: repeat each failed test with its message last, where a
+# reader of the log's tail (or of CI's) sees it.
+if [[ $status -ne 0 ]]; then
+  echo "== dotnet test failed (exit $status); failed tests:"
+  /usr/bin/python3 "$ROOT/scripts/failed-tests.py" "$results"/*.trx || true
+fi
+rm -rf "$results"
+exit $status

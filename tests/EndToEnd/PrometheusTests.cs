@@ -99,13 +99,15 @@ public sealed class PrometheusTests : IAsyncLifetime
         Assert.Equal(3, pages);
 
         // The counters move by exactly the run's pages once Prometheus has scraped after the run.
-        double? processed = null, lag = null;
+        // The document's last transition (queued → done) is made and counted by the inference worker that stored its last page.
+        double? processed = null, lag = null, done = null;
         Assert.True(await TestServices.EventuallyAsync(async () =>
         {
             processed = await QueryAsync(prom, "sum(docpipe_pages_processed_total{task=\"table\",outcome=\"stored\"})");
             lag = await QueryAsync(prom, "sum(docpipe_inference_queue_lag_seconds_count{task=\"table\"})");
-            return processed - pagesBefore == pages && lag - lagBefore == pages;
-        }, TimeSpan.FromSeconds(30)), $"pages processed {processed} (before {pagesBefore}), queue lag count {lag} (before {lagBefore})");
+            done = await QueryAsync(prom, "sum(docpipe_documents_total{status=\"done\",task=\"table\"})");
+            return processed - pagesBefore == pages && lag - lagBefore == pages && done == 1;
+        }, TimeSpan.FromSeconds(30)), $"pages processed {processed} (before {pagesBefore}), queue lag count {lag} (before {lagBefore}), documents done {done}");
         Assert.Equal(1, await QueryAsync(prom, "sum(docpipe_documents_total{status=\"queued\",task=\"table\"})"));
         Assert.True(await QueryAsync(prom, "sum(docpipe_inference_batch_size_count)") >= 1);
         Assert.True(await QueryAsync(prom, "sum(docpipe_inference_tokens_total)") >= pages);

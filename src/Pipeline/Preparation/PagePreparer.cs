@@ -76,6 +76,23 @@ public sealed class PagePreparer(
 
         // PdfPig (text layer) runs in the sandbox while the renderers draw: different cores, and its failure is only a warning.
         var textTask = sandbox.ReadPdfTextAsync(path, renderOptions.MaxPages, Path.Combine(scratch, "text"), documentId, cancellationToken);
+        try
+        {
+            return await RenderPdfAsync(path, task, resolution, scratch, textTask, warnings, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The decoder writes into scratch, which the caller deletes once this returns: a document that fails while
+            // the text is still being read waits for it, so the pooled decoder is not made to fail on a vanished folder.
+            await Task.WhenAny(textTask).ConfigureAwait(false);
+            _ = textTask.Exception;
+        }
+    }
+
+    private async Task<PreparedDocument> RenderPdfAsync(
+        string path, string task, int resolution, string scratch, Task<PdfInfo> textTask, List<Warning> warnings, CancellationToken cancellationToken)
+    {
+        var renderOptions = pdfOptions.Value;
         var pageCount = await CountPagesAsync(path, textTask, renderOptions, cancellationToken).ConfigureAwait(false);
 
         var renderer = new PdfRenderer(renderOptions);

@@ -30,7 +30,6 @@ public sealed class PrepareDocumentConsumer(
     IBlobStore blobs,
     CheckpointRegistry registry,
     TimeProvider time,
-    Hosting.PipelineMetrics metrics,
     ILogger<PrepareDocumentConsumer> logger) : IConsumer<DocumentReceived>
 {
     /// <inheritdoc />
@@ -49,10 +48,7 @@ public sealed class PrepareDocumentConsumer(
 
         if (document.SizeBytes > intake.Value.MaxFileBytes)
         {
-            if (await state.FailDocumentAsync(document.Id, Reasons.TooLarge, $"File is {document.SizeBytes} bytes; the limit is {intake.Value.MaxFileBytes}.", context, ct).ConfigureAwait(false))
-            {
-                Failed(document.Task, Reasons.TooLarge);
-            }
+            await state.FailDocumentAsync(document.Id, Reasons.TooLarge, $"File is {document.SizeBytes} bytes; the limit is {intake.Value.MaxFileBytes}.", context, ct).ConfigureAwait(false);
 
             // A refused file is not kept (anyone allowed to send files could fill the disk); every other document
             // of the same bytes is refused here by its recorded size, before it needs them.
@@ -76,10 +72,7 @@ public sealed class PrepareDocumentConsumer(
             }
             catch (DocumentRejectedException ex)
             {
-                if (await state.FailDocumentAsync(document.Id, ex.Code, ex.Message, context, ct).ConfigureAwait(false))
-                {
-                    Failed(document.Task, ex.Code);
-                }
+                await state.FailDocumentAsync(document.Id, ex.Code, ex.Message, context, ct).ConfigureAwait(false);
 
                 // The library's own words (inner exception) for whoever debugs the file; the stored reason stays plain.
                 logger.LogInformation("Document {DocumentId} failed preparation ({ReasonCode}): {Reason} {Detail}", document.Id, ex.Code, ex.Message, ex.InnerException?.Message);
@@ -95,7 +88,6 @@ public sealed class PrepareDocumentConsumer(
         }
 
         await state.MarkQueuedAsync(document.Id, MergeMetadata(document.Metadata, prepared.Metadata), ct).ConfigureAwait(false);
-        metrics.Document("queued", prepared.Task);
         await context.Publish(new DocumentPrepared { DocumentId = document.Id, Task = prepared.Task, PageCount = prepared.Pages.Count }, ct).ConfigureAwait(false);
         logger.LogInformation("Document {DocumentId} prepared: {Pages} page(s) queued on {Queue}", document.Id, prepared.Pages.Count, TaskNames.QueueOf(prepared.Task));
     }
@@ -118,12 +110,6 @@ public sealed class PrepareDocumentConsumer(
         }
 
         return origin.ToJsonString();
-    }
-
-    private void Failed(string task, string reasonCode)
-    {
-        metrics.Document("failed", task);
-        metrics.Failure("preparation", reasonCode);
     }
 
     private async Task<List<(Job Job, Page Page)>> RecordPagesAndJobsAsync(Document document, PreparedDocument prepared, int resolution, CancellationToken ct)

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Contracts;
+using PaliGemma2.DocPipeline.Pipeline.Hosting;
 using PaliGemma2.DocPipeline.Storage;
 using PaliGemma2.DocPipeline.Storage.Entities;
 
@@ -13,8 +14,9 @@ namespace PaliGemma2.DocPipeline.Pipeline.State;
 /// intake goes through here, as a conditional update from the states it may leave, so two processes racing on
 /// one row (a redelivery, recovery, a slow worker) cannot move it backwards. Work in flight holds a lease
 /// (<see cref="Document.LeaseExpiresAt"/>, <see cref="Job.LeaseExpiresAt"/>) that <see cref="RecoveryService"/> acts on.
+/// Being the owner, it also counts each transition once (<c>docpipe.documents</c> by status), whichever process made it.
 /// </summary>
-public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IOptions<RecoveryOptions> options, ILogger<PipelineState> logger)
+public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IOptions<RecoveryOptions> options, PipelineMetrics metrics, ILogger<PipelineState> logger)
 {
     private const int MaxReason = 1000;
 
@@ -79,11 +81,13 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
     /// <summary>Every page has a queued job and a sent request: preparing → queued (then done at once if the workers were faster).</summary>
     public async Task MarkQueuedAsync(Guid documentId, string? metadata, CancellationToken ct)
     {
-        await db.Documents.Where(d => d.Id == documentId && d.Status == DocumentStatus.Preparing)
-            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, DocumentStatus.Queued).SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null), ct)
-            .ConfigureAwait(false);
+        // Metadata first: whoever sees the document queued (an API client, a test) sees what preparation read too.
         await db.Documents.Where(d => d.Id == documentId)
             .ExecuteUpdateAsync(s => s.SetProperty(d => d.Metadata, metadata), ct).ConfigureAwait(false);
+        var queued = await db.Documents.Where(d => d.Id == documentId && d.Status == DocumentStatus.Preparing)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, DocumentStatus.Queued).SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null), ct)
+            .ConfigureAwait(false);
+        await CountAsync(documentId, queued, DocumentStatus.Queued, ct).ConfigureAwait(false);
         await CompleteDocumentsAsync([documentId], ct).ConfigureAwait(false);
     }
 
@@ -101,6 +105,8 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
             .ConfigureAwait(false);
         if (changed > 0)
         {
+            metrics.Failure("preparation", reasonCode);
+            await CountAsync(documentId, changed, DocumentStatus.Failed, ct).ConfigureAwait(false);
             await publish.Publish(new DocumentFailed { DocumentId = documentId, Reason = error }, ct).ConfigureAwait(false);
         }
 
@@ -281,9 +287,22 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
             var status = failed.Count == 0 ? DocumentStatus.Done : failed.Count < jobs.Count ? DocumentStatus.Partial : DocumentStatus.Failed;
             var error = failed.Count == 0 ? null
                 : Clip($"Inference failed on {failed.Count} of {jobs.Count} page(s); first reason: {failed[0].Error}");
-            await db.Documents.Where(d => d.Id == id && d.Status == DocumentStatus.Queued)
+            var ended = await db.Documents.Where(d => d.Id == id && d.Status == DocumentStatus.Queued)
                 .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, status).SetProperty(d => d.Error, error), ct).ConfigureAwait(false);
+            await CountAsync(id, ended, status, ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Counts a transition this call made (<paramref name="changed"/> rows), labelled with the document's task.</summary>
+    private async Task CountAsync(Guid documentId, int changed, DocumentStatus status, CancellationToken ct)
+    {
+        if (changed == 0)
+        {
+            return;
+        }
+
+        var task = await db.Documents.AsNoTracking().Where(d => d.Id == documentId).Select(d => d.Task).FirstAsync(ct).ConfigureAwait(false);
+        metrics.Document(status.ToString().ToLowerInvariant(), task, changed);
     }
 
     private void MarkDone(Job job, Result result)
