@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The distributed mode on one machine, without Docker: RabbitMQ (+ management), PostgreSQL 15 + RDKit and Orthanc on
 # loopback (scripts/services.sh), then every role as its own process from the Release build:
-#   api, intake (drop folder), prepare, one infer-<task> worker per demo checkpoint in models/demo/<task>,
+#   api, intake (drop folder), prepare (Worker), one infer-<task> InferenceWorker per demo checkpoint in models/demo/<task>,
 #   writeback (CLUSTER_WRITEBACK=1: SRs go to the loopback Orthanc over STOW-RS),
 # and a Prometheus scraping every process's /metrics each second. Prints the URLs and an upload example, then runs
 # until Ctrl-C or SIGTERM, which stops every process (workers finish their batch) and the services, and deletes the state.
@@ -24,10 +24,12 @@ API_KEY=${DOCPIPE_API_KEY:-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'
 
 API_DLL="src/Api/bin/$CONFIGURATION/net10.0/PaliGemma2.DocPipeline.Api.dll"
 WORKER_DLL="src/Worker/bin/$CONFIGURATION/net10.0/PaliGemma2.DocPipeline.Worker.dll"
-if [[ ! -f "$API_DLL" || ! -f "$WORKER_DLL" ]]; then
+INFERENCE_DLL="src/InferenceWorker/bin/$CONFIGURATION/net10.0/PaliGemma2.DocPipeline.InferenceWorker.dll"
+if [[ ! -f "$API_DLL" || ! -f "$WORKER_DLL" || ! -f "$INFERENCE_DLL" ]]; then
   echo "== Building ($CONFIGURATION)"
   dotnet build src/Api -c "$CONFIGURATION" -v q -nologo >/dev/null
   dotnet build src/Worker -c "$CONFIGURATION" -v q -nologo >/dev/null
+  dotnet build src/InferenceWorker -c "$CONFIGURATION" -v q -nologo >/dev/null
 fi
 command -v prometheus >/dev/null || { echo "prometheus is not installed: run scripts/install-deps.sh"; exit 1; }
 
@@ -96,7 +98,7 @@ start prepare "$port" "$WORKER_DLL" Roles=prepare; port=$((port + 1))
 for dir in models/demo/*/; do
   task=$(basename "$dir")
   [[ -f "$dir/checkpoint.json" ]] || continue
-  start "infer-$task" "$port" "$WORKER_DLL" Roles=infer "Inference__Tasks__$task=$ROOT/$dir" "Inference__WorkerName=infer-$task" \
+  start "infer-$task" "$port" "$INFERENCE_DLL" Roles=infer "Inference__Tasks__$task=$ROOT/$dir" "Inference__WorkerName=infer-$task" \
     Inference__IntraOpThreads=1; port=$((port + 1))
 done
 if [[ "${CLUSTER_WRITEBACK:-0}" == 1 ]]; then

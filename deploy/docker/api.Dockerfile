@@ -30,9 +30,8 @@ COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY schemas/ schemas/
 COPY src/ src/
 COPY --from=review-vendor /vendor/node_modules src/Api/wwwroot/review/vendor/node_modules
-RUN dotnet publish src/Api/Api.csproj -c Release -o /out \
- # The Api never runs a model: ONNX Runtime's CUDA/TensorRT providers (hundreds of MB) stay out of this image.
- && find /out -name 'libonnxruntime_providers_cuda.so' -delete -o -name 'libonnxruntime_providers_tensorrt.so' -delete
+# The Api never runs a model and does not reference ONNX Runtime (tests/EndToEnd/Deploy/RoleSplitTests).
+RUN dotnet publish src/Api/Api.csproj -c Release -o /out
 
 FROM debian:bookworm-slim AS runtime
 # STOW-RS checks each part with GDCM (libgdcm-cil); curl serves the container health check.

@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# The worker image, GPU variant: the same src/Worker publish output as worker.Dockerfile, on NVIDIA's CUDA 13 +
-# cuDNN 9 runtime, for the `infer` role (Roles=infer, one task per process via Inference__Tasks__<task>).
+# The inference image, GPU variant: the src/InferenceWorker publish output (the same as inference-worker.Dockerfile)
+# on NVIDIA's CUDA 13 + cuDNN 9 runtime, for the `infer` role (one task per process via Inference__Tasks__<task>).
 # Build from the repository root: docker build -f deploy/docker/worker-gpu.Dockerfile -t docpipe-worker-gpu .
 #
 # Base: NVIDIA publishes CUDA images for Ubuntu and Rocky/UBI only, not Debian. Ubuntu 24.04 is the closest to
@@ -8,7 +8,8 @@
 # from mcr.microsoft.com/dotnet/aspnet:10.0-noble runs on the OS it was packaged for. CUDA 13 because the
 # Microsoft.ML.OnnxRuntime.Gpu.Linux build the project pins links libcudart.so.13 / libcublas.so.13
 # (tests/EndToEnd/Deploy checks the two agree); cuDNN 9 is what that provider loads.
-# The infer role decodes no documents, so this image carries neither the PDF renderers nor libgdcm-cil.
+# The infer role decodes no documents, so this image carries neither the PDF renderers nor libgdcm-cil, and the
+# host has neither the PACS integration nor the decoder sandbox (docpipe-decode) in its publish output.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS dotnet-sdk
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS dotnet-runtime
@@ -25,7 +26,7 @@ COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY schemas/ schemas/
 COPY src/ src/
 # TensorRT's provider needs TensorRT, which this image does not carry; the CUDA provider stays.
-RUN dotnet publish src/Worker/Worker.csproj -c Release -o /out \
+RUN dotnet publish src/InferenceWorker/InferenceWorker.csproj -c Release -o /out \
  && find /out -name 'libonnxruntime_providers_tensorrt.so' -delete
 
 FROM nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04 AS runtime
@@ -37,7 +38,7 @@ RUN apt-get update \
 COPY --from=dotnet-runtime /usr/share/dotnet /usr/share/dotnet
 COPY --from=build /out /app
 ENV DOTNET_ROOT=/usr/share/dotnet PATH=/usr/share/dotnet:$PATH ASPNETCORE_URLS=http://+:8080 \
-    Storage__BlobRoot=/var/lib/docpipe/blobs Roles=infer Inference__PreferCuda=true \
+    Storage__BlobRoot=/var/lib/docpipe/blobs Inference__PreferCuda=true \
     NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility
 # Read-only root file system: writable volumes only (blobs: page images in, nothing written; /tmp: diagnostics socket).
 VOLUME ["/var/lib/docpipe/blobs", "/tmp"]
@@ -46,4 +47,4 @@ WORKDIR /app
 EXPOSE 8080
 # Ready only once the model has loaded and run a warm-up batch: give a large checkpoint time.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=300s CMD ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8080/health/ready"]
-ENTRYPOINT ["/usr/share/dotnet/dotnet", "/app/PaliGemma2.DocPipeline.Worker.dll"]
+ENTRYPOINT ["/usr/share/dotnet/dotnet", "/app/PaliGemma2.DocPipeline.InferenceWorker.dll"]

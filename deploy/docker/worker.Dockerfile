@@ -1,12 +1,11 @@
 # syntax=docker/dockerfile:1
-# The worker image, CPU variant: every worker role in one image (src/Worker), chosen per container by `Roles`
-# (intake | prepare | infer | writeback, comma list allowed). Inference here runs on ONNX Runtime's CPU provider
-# (the cpu-demo overlay, the compose `cpu` profile); the GPU variant is worker-gpu.Dockerfile.
+# The worker image: the CPU roles (src/Worker), chosen per container by `Roles` (intake | prepare | writeback,
+# comma list allowed). It carries no ONNX Runtime: role infer runs in the inference images (src/InferenceWorker:
+# inference-worker.Dockerfile on CPU, worker-gpu.Dockerfile on CUDA), and this worker refuses Roles=infer at start.
 # Build from the repository root: docker build -f deploy/docker/worker.Dockerfile -t docpipe-worker .
 #
-# Not split per role: one assembly (src/Worker) serves all roles, so this image carries the renderers and GDCM
-# even where it only runs inference. Base OS and .NET runtime: see api.Dockerfile (Debian 12 to match
-# libgdcm-cil; Microsoft ships no Debian image for .NET 10, so the portable runtime is copied in).
+# Base OS and .NET runtime: see api.Dockerfile (Debian 12 to match libgdcm-cil; Microsoft ships no Debian image
+# for .NET 10, so the portable runtime is copied in).
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS dotnet-sdk
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble AS dotnet-runtime
@@ -22,27 +21,24 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY schemas/ schemas/
 COPY src/ src/
-RUN dotnet publish src/Worker/Worker.csproj -c Release -o /out \
- # CPU variant: ONNX Runtime's CUDA/TensorRT providers are never loaded here (Inference__PreferCuda=false).
- && find /out -name 'libonnxruntime_providers_cuda.so' -delete -o -name 'libonnxruntime_providers_tensorrt.so' -delete
+RUN dotnet publish src/Worker/Worker.csproj -c Release -o /out
 
 FROM debian:bookworm-slim AS runtime
 # prepare: mupdf-tools/poppler-utils render PDF pages as child processes under prlimit (util-linux);
 # prepare/writeback/intake: libgdcm-cil reads DICOM and writes the report SR; curl serves the health check.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates libssl3 libgomp1 libgdcm-cil mupdf-tools poppler-utils util-linux curl \
+      ca-certificates libssl3 libgdcm-cil mupdf-tools poppler-utils util-linux curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin docpipe \
- && mkdir -p /var/lib/docpipe/blobs /var/lib/docpipe/inbox /var/lib/docpipe/shared /models \
+ && mkdir -p /var/lib/docpipe/blobs /var/lib/docpipe/inbox /var/lib/docpipe/shared \
  && chown -R 10001:10001 /var/lib/docpipe
 COPY --from=dotnet-runtime /usr/share/dotnet /usr/share/dotnet
 COPY --from=build /out /app
 ENV DOTNET_ROOT=/usr/share/dotnet PATH=/usr/share/dotnet:$PATH ASPNETCORE_URLS=http://+:8080 \
-    Storage__BlobRoot=/var/lib/docpipe/blobs Intake__SharedRoot=/var/lib/docpipe/shared \
-    Inference__PreferCuda=false
+    Storage__BlobRoot=/var/lib/docpipe/blobs Intake__SharedRoot=/var/lib/docpipe/shared
 # Read-only root file system: writable volumes only. /tmp holds renderer scratch (Preparation:ScratchRoot empty)
-# and the runtime's diagnostics socket; checkpoints are mounted read-only under /models.
+# and the runtime's diagnostics socket.
 VOLUME ["/var/lib/docpipe/blobs", "/var/lib/docpipe/inbox", "/var/lib/docpipe/shared", "/tmp"]
 USER 10001:10001
 WORKDIR /app

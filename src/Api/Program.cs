@@ -9,6 +9,9 @@ using PaliGemma2.DocPipeline.Pipeline.Hosting;
 using PaliGemma2.DocPipeline.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
+// Besides the HTTP API, any role but inference (which needs ONNX Runtime, carried by PaliGemma2.DocPipeline.InferenceWorker only).
+PipelineRoles.ForHost(builder.Configuration, "PaliGemma2.DocPipeline.Api",
+    PipelineRoles.Api, PipelineRoles.Intake, PipelineRoles.Prepare, PipelineRoles.WriteBack);
 builder.AddServiceDefaults();
 
 builder.Services.AddProblemDetails();

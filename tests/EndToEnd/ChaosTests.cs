@@ -83,7 +83,7 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
         Directory.Delete(_root, recursive: true);
     }
 
-    private ServiceProcess Worker(string name, Dictionary<string, string> extra)
+    private ServiceProcess Worker(string name, string dll, Dictionary<string, string> extra)
     {
         var env = new Dictionary<string, string>(_env);
         foreach (var (k, v) in extra)
@@ -91,17 +91,16 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
             env[k] = v;
         }
 
-        var p = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), env);
+        var p = ServiceProcess.Start(dll, env);
         _processes.Add((name, p));
         return p;
     }
 
     // Intake (recovery) and preparation; inference workers serve infer-table with the demo checkpoint.
-    private ServiceProcess StartPreparation() => Worker("prepare", new() { ["Roles"] = "intake,prepare" });
+    private ServiceProcess StartPreparation() => Worker("prepare", ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), new() { ["Roles"] = "intake,prepare" });
 
-    private ServiceProcess StartInference(string name) => Worker(name, new()
+    private ServiceProcess StartInference(string name) => Worker(name, ServiceProcess.Dll("InferenceWorker", "PaliGemma2.DocPipeline.InferenceWorker"), new()
     {
-        ["Roles"] = "infer",
         ["Inference__Tasks__table"] = NulOutputPage.DemoTable,
         ["Inference__WorkerName"] = name,
     });

@@ -43,9 +43,8 @@ public sealed class HealthProbeTests : IAsyncLifetime
         }
 
         var port = ServiceProcess.FreePort();
-        await using var worker = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), new Dictionary<string, string>(_env)
+        await using var worker = ServiceProcess.Start(ServiceProcess.Dll("InferenceWorker", "PaliGemma2.DocPipeline.InferenceWorker"), new Dictionary<string, string>(_env)
         {
-            ["Roles"] = "infer",
             ["Inference__Tasks__table"] = checkpoint,
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
         });

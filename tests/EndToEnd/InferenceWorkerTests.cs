@@ -32,10 +32,9 @@ public sealed class InferenceWorkerTests : IAsyncLifetime
     private ServiceProcess StartPreparation() => ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"),
         new Dictionary<string, string>(_env) { ["Intake__DropFolder"] = Path.Combine(_root, "inbox"), ["Intake__StableFor"] = "00:00:00.300" });
 
-    private ServiceProcess StartInference(string task, string name, int batchSize = 4) => ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"),
+    private ServiceProcess StartInference(string task, string name, int batchSize = 4) => ServiceProcess.Start(ServiceProcess.Dll("InferenceWorker", "PaliGemma2.DocPipeline.InferenceWorker"),
         new Dictionary<string, string>(_env)
         {
-            ["Roles"] = "infer",
             [$"Inference__Tasks__{task}"] = Demo(task),
             ["Inference__WorkerName"] = name,
             ["Inference__BatchSize"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -50,6 +50,7 @@ public sealed partial class PacsTests
             ["DOCPIPE_DB"] = db, ["DOCPIPE_OWNER"] = db, ["DOCPIPE_OWNER_PASSWORD"] = "walk-" + id,
             ["DOCPIPE_CLI"] = "dotnet " + ServiceProcess.Dll("Cli", "docpipe"),
             ["DOCPIPE_WORKER_DIR"] = Path.GetDirectoryName(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"))!,
+            ["DOCPIPE_INFERENCE_WORKER_DIR"] = Path.GetDirectoryName(ServiceProcess.Dll("InferenceWorker", "PaliGemma2.DocPipeline.InferenceWorker"))!,
             ["DOCPIPE_API_DIR"] = Path.GetDirectoryName(ServiceProcess.Dll("Api", "PaliGemma2.DocPipeline.Api"))!,
             ["REPORT_CHECKPOINT"] = Path.Combine(TestServices.RepoRoot, "models", "demo", "report"),
             ["RABBITMQ"] = _env["ConnectionStrings__RabbitMq"], ["BLOBS"] = Path.Combine(_root, "walk-blobs"),

@@ -78,6 +78,7 @@ public sealed partial class PacsTests : IAsyncLifetime
         env["Pacs__WriteBack__Modality"] = modality;
         env["Pacs__WriteBack__DeleteFromOrthancAfterSend"] = "true";
         await using var worker = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), env);
+        await using var inference = ServiceProcess.Start(ServiceProcess.Dll("InferenceWorker", "PaliGemma2.DocPipeline.InferenceWorker"), env);
 
         var dx = await MakeDxAsync("dx.dcm");
         var (studyUid, sopUid) = await UidsAsync(dx);
@@ -171,6 +172,7 @@ public sealed partial class PacsTests : IAsyncLifetime
             ["Pacs__WriteBack__RouteToCallingAe"] = "true",
         };
         await using var worker = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), env);
+        await using var inference = ServiceProcess.Start(ServiceProcess.Dll("InferenceWorker", "PaliGemma2.DocPipeline.InferenceWorker"), env);
         Assert.True(await TestServices.EventuallyAsync(async () =>
             await ScalarAsync<long>("select count(*) from intake_cursors") == 1, TimeSpan.FromSeconds(90)), "the feed did not start:\n" + worker.Output);
 
@@ -226,6 +228,7 @@ public sealed partial class PacsTests : IAsyncLifetime
         env["Pacs__WriteBack__StowUrl"] = new Uri(Orthanc, "dicom-web/studies").ToString();
         env["Pacs__WriteBack__Destination"] = "orthanc-dicomweb";
         await using var worker = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), env);
+        await using var inference = ServiceProcess.Start(ServiceProcess.Dll("InferenceWorker", "PaliGemma2.DocPipeline.InferenceWorker"), env);
 
         var dx = await MakeDxAsync("dx.dcm");
         var (studyUid, _) = await UidsAsync(dx);
@@ -271,6 +274,7 @@ public sealed partial class PacsTests : IAsyncLifetime
         env["Pacs__WriteBack__OrthancUrl"] = Orthanc.ToString();
         env["Pacs__WriteBack__Modality"] = "no-such-modality";
         await using var worker = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), env);
+        await using var inference = ServiceProcess.Start(ServiceProcess.Dll("InferenceWorker", "PaliGemma2.DocPipeline.InferenceWorker"), env);
 
         await StoreScuAsync(await MakeDxAsync("dx.dcm"));
         Assert.True(await TestServices.EventuallyAsync(async () =>
@@ -297,6 +301,7 @@ public sealed partial class PacsTests : IAsyncLifetime
         env["Pacs__WriteBack__Modality"] = "no-such-modality";
         env["Pacs__WriteBack__MaxAttempts"] = "3";
         await using var worker = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), env);
+        await using var inference = ServiceProcess.Start(ServiceProcess.Dll("InferenceWorker", "PaliGemma2.DocPipeline.InferenceWorker"), env);
 
         await StoreScuAsync(await MakeDxAsync("dx.dcm"));
         Assert.True(await TestServices.EventuallyAsync(async () =>

@@ -36,15 +36,13 @@ public sealed class PrometheusTests : IAsyncLifetime
     {
         var preparePort = ServiceProcess.FreePort();
         var inferPort = ServiceProcess.FreePort();
-        var worker = ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker");
-        await using var prepare = ServiceProcess.Start(worker, new Dictionary<string, string>(_env)
+        await using var prepare = ServiceProcess.Start(ServiceProcess.Dll("Worker", "PaliGemma2.DocPipeline.Worker"), new Dictionary<string, string>(_env)
         {
             ["Roles"] = "intake,prepare",
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{preparePort}",
         });
-        await using var infer = ServiceProcess.Start(worker, new Dictionary<string, string>(_env)
+        await using var infer = ServiceProcess.Start(ServiceProcess.Dll("InferenceWorker", "PaliGemma2.DocPipeline.InferenceWorker"), new Dictionary<string, string>(_env)
         {
-            ["Roles"] = "infer",
             ["Inference__Tasks__table"] = Path.Combine(TestServices.RepoRoot, "models", "demo", "table"),
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{inferPort}",
         });

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using PaliGemma2.DocPipeline.Inference.Serving;
 using PaliGemma2.DocPipeline.Pipeline.Hosting;
 using PaliGemma2.DocPipeline.Pipeline.Intake;
 using PaliGemma2.DocPipeline.Storage;
@@ -75,7 +76,8 @@ public sealed class PipelineHost : IAsyncDisposable
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddDocPipeline(builder.Configuration);
+        builder.Services.AddDocPipeline(builder.Configuration, bus => bus.AddInferenceConsumers(builder.Configuration));
+        builder.Services.AddInferenceServing(builder.Configuration);
         var host = builder.Build();
         await host.StartAsync();
         return new PipelineHost(host, root, rabbit);

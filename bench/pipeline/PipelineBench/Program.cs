@@ -17,6 +17,7 @@ var workerCounts = (args.Length > 2 ? args[2] : "1,2").Split(',').Select(w => in
 var repo = FindRepo();
 var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
 var workerDll = Path.Combine(repo, "src", "Worker", "bin", configuration, "net10.0", "PaliGemma2.DocPipeline.Worker.dll");
+var inferenceDll = Path.Combine(repo, "src", "InferenceWorker", "bin", configuration, "net10.0", "PaliGemma2.DocPipeline.InferenceWorker.dll");
 var demo = Path.Combine(repo, "models", "demo", "table");
 var postgres = Env("DOCPIPE_TEST_POSTGRES");
 var amqp = new Uri(Env("DOCPIPE_TEST_RABBITMQ"));
@@ -83,13 +84,12 @@ async Task<double> RunOnceAsync(int workers, int run)
     };
     var processes = new List<Process>
     {
-        Start(new Dictionary<string, string>(env) { ["Intake__DropFolder"] = Path.Combine(root, "inbox"), ["Intake__StableFor"] = "00:00:00.200" }),
+        Start(workerDll, new Dictionary<string, string>(env) { ["Intake__DropFolder"] = Path.Combine(root, "inbox"), ["Intake__StableFor"] = "00:00:00.200" }),
     };
     for (var i = 0; i < workers; i++)
     {
-        processes.Add(Start(new Dictionary<string, string>(env)
+        processes.Add(Start(inferenceDll, new Dictionary<string, string>(env)
         {
-            ["Roles"] = "infer",
             ["Inference__Tasks__table"] = demo,
             ["Inference__WorkerName"] = $"bench-{i}",
             // Share the cores between the worker processes instead of oversubscribing them.
@@ -143,10 +143,10 @@ async Task<double> RunOnceAsync(int workers, int run)
     }
 }
 
-Process Start(Dictionary<string, string> env)
+Process Start(string dll, Dictionary<string, string> env)
 {
     var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-    psi.ArgumentList.Add(workerDll);
+    psi.ArgumentList.Add(dll);
     foreach (var (k, v) in env)
     {
         psi.Environment[k] = v;

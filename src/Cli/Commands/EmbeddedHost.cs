@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using PaliGemma2.DocPipeline.Inference.Serving;
 using PaliGemma2.DocPipeline.Pipeline.Hosting;
 
 namespace PaliGemma2.DocPipeline.Cli.Commands;
@@ -38,7 +39,8 @@ internal static class EmbeddedHost
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
             .AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Error);
-        builder.Services.AddDocPipeline(builder.Configuration);
+        builder.Services.AddDocPipeline(builder.Configuration, bus => bus.AddInferenceConsumers(builder.Configuration));
+        builder.Services.AddInferenceServing(builder.Configuration);
         return builder.Build();
     }
 

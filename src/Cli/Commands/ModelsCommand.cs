@@ -2,7 +2,8 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PaliGemma2.DocPipeline.Inference;
-using PaliGemma2.DocPipeline.Pipeline.Workers;
+using PaliGemma2.DocPipeline.Inference.Serving;
+using PaliGemma2.DocPipeline.Pipeline.State;
 using Spectre.Console;
 
 namespace PaliGemma2.DocPipeline.Cli.Commands;
@@ -54,7 +55,7 @@ internal static class ModelsCommand
             await action(scope.ServiceProvider.GetRequiredService<CheckpointRegistry>()).ConfigureAwait(false);
             return 0;
         }
-        catch (CheckpointException ex)
+        catch (Exception ex) when (ex is CheckpointException or CheckpointRegistryException)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]{ex.Message}[/]");
             return 1;

@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Inference;
-using PaliGemma2.DocPipeline.Pipeline.Workers;
+using PaliGemma2.DocPipeline.Pipeline.State;
 using PaliGemma2.DocPipeline.Pipeline.Intake;
 using PaliGemma2.DocPipeline.Storage;
 using PaliGemma2.DocPipeline.Storage.Entities;

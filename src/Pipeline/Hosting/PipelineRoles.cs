@@ -58,6 +58,36 @@ public sealed class PipelineRoles
         return new PipelineRoles(roles);
     }
 
+    /// <summary>
+    /// For a host that carries only some roles' code (each deployable its own image): sets <c>Roles</c> to
+    /// <paramref name="carried"/> when it is unset, and throws at start when it names a role this host cannot run,
+    /// saying which host runs it, instead of leaving that role's queue silently unserved.
+    /// </summary>
+    /// <param name="configuration">The process configuration.</param>
+    /// <param name="host">This host's assembly name, for the message.</param>
+    /// <param name="carried">The roles this host runs.</param>
+    public static PipelineRoles ForHost(IConfiguration configuration, string host, params string[] carried)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(carried);
+        configuration[Key] ??= string.Join(",", carried);
+        var roles = From(configuration);
+        if (roles._roles.FirstOrDefault(r => !carried.Contains(r)) is { } other)
+        {
+            throw new InvalidOperationException(
+                $"Roles: '{other}' does not run in {host}, which runs {string.Join(", ", carried)}; start {HostOf(other)} for it.");
+        }
+
+        return roles;
+    }
+
+    private static string HostOf(string role) => role switch
+    {
+        Api => "PaliGemma2.DocPipeline.Api",
+        Infer => "PaliGemma2.DocPipeline.InferenceWorker (the inference image)",
+        _ => "PaliGemma2.DocPipeline.Worker",
+    };
+
     /// <summary>Whether this process runs <paramref name="role"/>.</summary>
     /// <param name="role">One of the role constants.</param>
     public bool Has(string role) => _roles.Contains(role);

@@ -12,7 +12,6 @@ using PaliGemma2.DocPipeline.Pipeline.Intake;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Pipeline.Preparation;
 using PaliGemma2.DocPipeline.Pipeline.State;
-using PaliGemma2.DocPipeline.Pipeline.Workers;
 using PaliGemma2.DocPipeline.ServiceDefaults;
 using PaliGemma2.DocPipeline.Storage;
 
@@ -22,21 +21,21 @@ namespace PaliGemma2.DocPipeline.Pipeline.Hosting;
 public static class PipelineServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds everything a DocPipeline process needs for its <see cref="PipelineRoles"/>. Embedded and distributed
-    /// mode differ only in configuration (<c>Pipeline:Transport</c>, <c>Storage:Provider</c>, <c>Roles</c>), never in code paths.
+    /// Adds everything a DocPipeline process needs for its <see cref="PipelineRoles"/> except serving models (role
+    /// <c>infer</c>), which the Inference library adds to hosts that carry ONNX Runtime (<c>AddInferenceServing</c>).
+    /// Embedded and distributed mode differ only in configuration (<c>Pipeline:Transport</c>, <c>Storage:Provider</c>,
+    /// <c>Roles</c>), never in code paths.
     /// </summary>
     /// <param name="services">The container.</param>
     /// <param name="configuration">The process configuration.</param>
-    /// <param name="configureBus">Adds further consumers (e.g. the PACS write-back) to the same bus.</param>
+    /// <param name="configureBus">Adds further consumers (the PACS write-back, inference) to the same bus.</param>
     public static IServiceCollection AddDocPipeline(
         this IServiceCollection services, IConfiguration configuration, Action<IBusRegistrationConfigurator>? configureBus = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var pipeline = configuration.GetSection(PipelineOptions.Section).Get<PipelineOptions>() ?? new PipelineOptions();
         var intakeOptions = configuration.GetSection(IntakeOptions.Section).Get<IntakeOptions>() ?? new IntakeOptions();
-        var inference = configuration.GetSection(InferenceOptions.Section).Get<InferenceOptions>() ?? new InferenceOptions();
         var roles = PipelineRoles.From(configuration);
-        var serveInference = roles.Has(PipelineRoles.Infer) && inference.Tasks.Count > 0;
 
         services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section);
         services.AddOptions<IntakeOptions>().BindConfiguration(IntakeOptions.Section);
@@ -58,10 +57,9 @@ public static class PipelineServiceCollectionExtensions
         services.AddScoped<PipelineState>();
         services.AddSingleton<LeaseHeartbeat>();
         services.AddScoped<Replayer>();
-        services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section);
         services.AddMetrics();
         services.AddSingleton<PipelineMetrics>();
-        var health = services.AddHealthChecks().AddCheck<DbContextHealthCheck<DocPipelineDbContext>>("database", tags: [HealthTags.Ready]);
+        services.AddHealthChecks().AddCheck<DbContextHealthCheck<DocPipelineDbContext>>("database", tags: [HealthTags.Ready]);
 
         if (pipeline.MigrateOnStart)
         {
@@ -107,12 +105,6 @@ public static class PipelineServiceCollectionExtensions
                 x.AddConsumer<SubmitDocumentConsumer, SubmitDocumentConsumerDefinition>();
             }
 
-            if (serveInference)
-            {
-                // One consumer type, one infer-<task> endpoint per served task, connected by ModelCatalog once its model is warm.
-                x.AddConsumer<InferenceConsumer, InferenceConsumerDefinition>().ExcludeFromConfigureEndpoints();
-            }
-
             configureBus?.Invoke(x);
 
             if (pipeline.Transport == Transport.RabbitMq)
@@ -130,14 +122,6 @@ public static class PipelineServiceCollectionExtensions
                 x.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
             }
         });
-
-        if (serveInference)
-        {
-            // After MassTransit's hosted service: the bus runs when ModelCatalog connects the infer-<task> endpoints.
-            services.AddSingleton<ModelCatalog>();
-            services.AddHostedService(sp => sp.GetRequiredService<ModelCatalog>());
-            health.AddCheck<ModelsReadyHealthCheck>("models", tags: [HealthTags.Ready]);
-        }
 
         return services;
     }

@@ -28,7 +28,7 @@ public sealed class PrepareDocumentConsumer(
     IOptions<PreparationOptions> options,
     IOptions<IntakeOptions> intake,
     IBlobStore blobs,
-    Workers.CheckpointRegistry registry,
+    CheckpointRegistry registry,
     TimeProvider time,
     ILogger<PrepareDocumentConsumer> logger) : IConsumer<DocumentReceived>
 {

@@ -39,7 +39,7 @@ public sealed partial class ComposeTests
         {
             Assert.Empty(Profiles(services[role]));
             Assert.Equal(role, Env(services[role])["Roles"]);
-            Assert.EndsWith("worker.Dockerfile", services[role].GetProperty("build").GetProperty("dockerfile").GetString(), StringComparison.Ordinal);
+            Assert.EndsWith("/worker.Dockerfile", services[role].GetProperty("build").GetProperty("dockerfile").GetString(), StringComparison.Ordinal);
         }
 
         foreach (var task in Tasks)
@@ -49,7 +49,7 @@ public sealed partial class ComposeTests
             Assert.Equal("infer", Env(gpu)["Roles"]);
             Assert.Equal($"/models/{task}", Assert.Single(Env(gpu), e => e.Key.StartsWith("Inference__Tasks__", StringComparison.Ordinal)).Value);
             Assert.Equal("checkpoints", Mounts(gpu)["/models"]);
-            Assert.EndsWith("worker-gpu.Dockerfile", gpu.GetProperty("build").GetProperty("dockerfile").GetString(), StringComparison.Ordinal);
+            Assert.EndsWith("/worker-gpu.Dockerfile", gpu.GetProperty("build").GetProperty("dockerfile").GetString(), StringComparison.Ordinal);
             var device = Assert.Single(gpu.GetProperty("deploy").GetProperty("resources").GetProperty("reservations").GetProperty("devices").EnumerateArray());
             Assert.Equal("nvidia", device.GetProperty("driver").GetString());
             Assert.Contains("gpu", device.GetProperty("capabilities").EnumerateArray().Select(c => c.GetString()));
@@ -57,6 +57,7 @@ public sealed partial class ComposeTests
             // The cpu profile's checkpoint path, followed through its bind mount, is the demo checkpoint in the repository.
             var cpu = services[$"infer-{task}-cpu"];
             Assert.Equal(["cpu"], Profiles(cpu));
+            Assert.EndsWith("/inference-worker.Dockerfile", cpu.GetProperty("build").GetProperty("dockerfile").GetString(), StringComparison.Ordinal);
             var checkpoint = Env(cpu)[$"Inference__Tasks__{task}"];
             var (target, source) = Mounts(cpu).Single(m => checkpoint.StartsWith(m.Key + "/", StringComparison.Ordinal));
             var onHost = Path.Combine(source, checkpoint[(target.Length + 1)..]);

@@ -11,7 +11,7 @@ namespace PaliGemma2.DocPipeline.EndToEnd.Deploy;
 public sealed partial class DockerfileTests(PublishedProjects published) : IClassFixture<PublishedProjects>
 {
 
-    private static readonly string[] Names = ["api.Dockerfile", "worker.Dockerfile", "worker-gpu.Dockerfile"];
+    private static readonly string[] Names = ["api.Dockerfile", "worker.Dockerfile", "inference-worker.Dockerfile", "worker-gpu.Dockerfile"];
 
     public static TheoryData<string> Dockerfiles() => new(Names);
 
@@ -66,11 +66,23 @@ public sealed partial class DockerfileTests(PublishedProjects published) : IClas
         var tfmMajor = Regex.Match(options.GetProperty("tfm").GetString()!, @"net(\d+)").Groups[1].Value;
         Assert.Matches($@"^mcr\.microsoft\.com/dotnet/{(frameworks.Contains("Microsoft.AspNetCore.App") ? "aspnet" : "(runtime|aspnet)")}:{tfmMajor}\.0-", runtimeImage);
 
-        // The decode sandbox runs docpipe-decode.dll from the host's folder (DecodeSandbox): it must ship alongside.
-        if (project.Contains("Worker", StringComparison.Ordinal))
+        // The decode sandbox runs docpipe-decode.dll from the host's folder (DecodeSandbox): it must ship alongside
+        // where documents are prepared, and nowhere else; ONNX Runtime ships only with the inference host.
+        var inferenceHost = project == "src/InferenceWorker/InferenceWorker.csproj";
+        if (project == "src/Worker/Worker.csproj")
         {
             Assert.True(File.Exists(Path.Combine(publishDir, "docpipe-decode.dll")), "docpipe-decode.dll missing from the worker's publish output");
         }
+
+        if (inferenceHost)
+        {
+            Assert.False(File.Exists(Path.Combine(publishDir, "docpipe-decode.dll")), $"{name}: the inference host ships the decoder sandbox");
+            Assert.False(File.Exists(Path.Combine(publishDir, "PaliGemma2.DocPipeline.Pacs.dll")), $"{name}: the inference host ships the PACS integration");
+        }
+
+        var onnxRuntime = Directory.GetFiles(publishDir, "*onnxruntime*", SearchOption.AllDirectories);
+        Assert.True(inferenceHost == (onnxRuntime.Length > 0),
+            $"{name}: ONNX Runtime files in the publish output of {project}: {string.Join(", ", onnxRuntime.Select(Path.GetFileName))}");
     }
 
     [Theory]
@@ -210,7 +222,7 @@ public sealed partial class DockerfileTests(PublishedProjects published) : IClas
     private static partial Regex OutsideSrc();
 }
 
-/// <summary>Each project published once for all the Dockerfile tests (two Dockerfiles publish the Worker); removed afterwards (~400 MB each).</summary>
+/// <summary>Each project published once for all the Dockerfile tests (two Dockerfiles publish the InferenceWorker); removed afterwards (up to ~400 MB each).</summary>
 public sealed class PublishedProjects : IDisposable
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<string>> _outputs = new(StringComparer.Ordinal);

@@ -144,7 +144,7 @@ public sealed class KubernetesTests
 
             var d = Container(DeployTools.Single(demo, "Deployment", $"docpipe-infer-{task}"));
             Assert.False(d.GetProperty("resources").GetProperty("limits").TryGetProperty("nvidia.com/gpu", out _));
-            Assert.StartsWith("docpipe-worker:", d.GetProperty("image").GetString(), StringComparison.Ordinal);
+            Assert.StartsWith("docpipe-inference-worker:", d.GetProperty("image").GetString(), StringComparison.Ordinal);
             var env = DeployTools.Environment(demo, d);
             Assert.Equal("false", env["Inference__PreferCuda"]);
             // /models is the repository's models/ folder copied into the volume: the path must be a demo checkpoint there.

@@ -1,12 +1,11 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using PaliGemma2.DocPipeline.Contracts;
-using PaliGemma2.DocPipeline.Inference;
 using PaliGemma2.DocPipeline.Storage;
 using PaliGemma2.DocPipeline.Storage.Entities;
 using PaliGemma2.DocPipeline.Tasks;
 
-namespace PaliGemma2.DocPipeline.Pipeline.Workers;
+namespace PaliGemma2.DocPipeline.Inference.Serving;
 
 /// <summary>
 /// Turns a generation into a <c>results</c> row: the text made storable first (NUL and broken surrogates become

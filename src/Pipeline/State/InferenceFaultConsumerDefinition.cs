@@ -1,6 +1,6 @@
 using MassTransit;
 
-namespace PaliGemma2.DocPipeline.Pipeline.Workers;
+namespace PaliGemma2.DocPipeline.Pipeline.State;
 
 /// <summary>Endpoint <c>inference-fault</c>: one at a time, retried while the database is away.</summary>
 public sealed class InferenceFaultConsumerDefinition : ConsumerDefinition<InferenceFaultConsumer>

@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Logging;
-using PaliGemma2.DocPipeline.Inference;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace PaliGemma2.DocPipeline.Pipeline.Workers;
+namespace PaliGemma2.DocPipeline.Inference.Serving;
 
 /// <summary>One page of a batch: its image in, its generation or its error out.</summary>
 internal sealed class BatchItem(Image<Rgb24> image)

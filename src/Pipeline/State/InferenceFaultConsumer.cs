@@ -1,9 +1,8 @@
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using PaliGemma2.DocPipeline.Contracts;
-using PaliGemma2.DocPipeline.Pipeline.State;
 
-namespace PaliGemma2.DocPipeline.Pipeline.Workers;
+namespace PaliGemma2.DocPipeline.Pipeline.State;
 
 /// <summary>
 /// A request that kept failing past its retries sits in <c>infer-&lt;task&gt;_error</c>; its job must not stay

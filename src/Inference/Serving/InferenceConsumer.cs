@@ -11,7 +11,7 @@ using PaliGemma2.DocPipeline.Storage.Entities;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace PaliGemma2.DocPipeline.Pipeline.Workers;
+namespace PaliGemma2.DocPipeline.Inference.Serving;
 
 /// <summary>
 /// GPU stage, kept thin: claims the batch's jobs (with a lease it renews while decoding), runs the
@@ -125,9 +125,9 @@ public sealed class InferenceConsumer(
     }
 
     /// <summary>One set of stage timings per model run (a batch split after a failure ran more than once).</summary>
-    private void RecordGenerations(string task, IEnumerable<Inference.GenerationResult?> results)
+    private void RecordGenerations(string task, IEnumerable<GenerationResult?> results)
     {
-        foreach (var run in results.OfType<Inference.GenerationResult>().GroupBy(r => r.Timings))
+        foreach (var run in results.OfType<GenerationResult>().GroupBy(r => r.Timings))
         {
             var t = run.Key;
             metrics.Generation(task, t.Encode, t.Prefill, t.DecodeSteps.Aggregate(TimeSpan.Zero, (a, b) => a + b), run.Sum(r => (long)r.TokenIds.Count));

@@ -1,7 +1,7 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
 
-namespace PaliGemma2.DocPipeline.Pipeline.Workers;
+namespace PaliGemma2.DocPipeline.Inference.Serving;
 
 /// <summary>
 /// <c>infer-&lt;task&gt;</c> endpoints: one batch at a time per process (one GPU), batches of

@@ -5,11 +5,11 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Contracts;
-using PaliGemma2.DocPipeline.Inference;
+using PaliGemma2.DocPipeline.Pipeline.State;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace PaliGemma2.DocPipeline.Pipeline.Workers;
+namespace PaliGemma2.DocPipeline.Inference.Serving;
 
 /// <summary>A checkpoint loaded in this process, with what results must record about it.</summary>
 public sealed record LoadedCheckpoint(string Task, string Name, string Version, string PromptPrefix, int MaxNewTokens, PaliGemmaModel Model);

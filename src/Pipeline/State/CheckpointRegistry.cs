@@ -1,61 +1,42 @@
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
 using PaliGemma2.DocPipeline.Contracts;
-using PaliGemma2.DocPipeline.Inference;
 using PaliGemma2.DocPipeline.Storage;
 using PaliGemma2.DocPipeline.Storage.Entities;
 
-namespace PaliGemma2.DocPipeline.Pipeline.Workers;
+namespace PaliGemma2.DocPipeline.Pipeline.State;
 
 /// <summary>The <c>checkpoints</c> table: verified model directories, one active per task.</summary>
 public sealed class CheckpointRegistry(DocPipelineDbContext db)
 {
     /// <summary>
-    /// Verifies a checkpoint directory by loading it (graph inputs and outputs against config.json,
-    /// tokenizer ids) and records it with a hash over its files. The first checkpoint of a task becomes active.
+    /// Records a checkpoint whose directory was verified by loading it (<c>Inference.Serving.CheckpointVerification</c>):
+    /// <paramref name="verified"/> carries what the directory declares and its <see cref="HashDirectoryAsync"/> hash; the id
+    /// and the active flag are set here. The first checkpoint of a task becomes active; the same name and version
+    /// again is the row already there when the files are the same, and refused when they are not.
     /// </summary>
-    /// <exception cref="CheckpointException">The directory is not a usable checkpoint.</exception>
-    public async Task<Checkpoint> AddAsync(string directory, CancellationToken cancellationToken)
+    /// <exception cref="CheckpointRegistryException">The task is not an inference task, or the name and version are taken by other files.</exception>
+    public async Task<Checkpoint> RecordAsync(Checkpoint verified, CancellationToken cancellationToken)
     {
-        var full = Path.GetFullPath(directory);
-        CheckpointInfo info;
-        using (var model = PaliGemmaModel.Load(full, options: new PaliGemmaLoadOptions { PreferCuda = false }))
+        ArgumentNullException.ThrowIfNull(verified);
+        if (!TaskNames.Inference.Contains(verified.Task))
         {
-            info = model.Info;
+            throw new CheckpointRegistryException($"checkpoint.json names task '{verified.Task}'; expected one of {string.Join(", ", TaskNames.Inference)}.");
         }
 
-        if (!TaskNames.Inference.Contains(info.Task))
-        {
-            throw new CheckpointException($"checkpoint.json names task '{info.Task}'; expected one of {string.Join(", ", TaskNames.Inference)}.");
-        }
-
-        var existing = await db.Checkpoints.FirstOrDefaultAsync(c => c.Name == info.Name && c.Version == info.Version, cancellationToken).ConfigureAwait(false);
-        var hash = await HashDirectoryAsync(full, cancellationToken).ConfigureAwait(false);
+        var existing = await db.Checkpoints.FirstOrDefaultAsync(c => c.Name == verified.Name && c.Version == verified.Version, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
         {
-            return existing.Sha256 == hash
+            return existing.Sha256 == verified.Sha256
                 ? existing
-                : throw new CheckpointException($"{info.Name} {info.Version} is already registered with different files; give the new export another version.");
+                : throw new CheckpointRegistryException($"{verified.Name} {verified.Version} is already registered with different files; give the new export another version.");
         }
 
-        var hasActive = await db.Checkpoints.AnyAsync(c => c.Task == info.Task && c.Active, cancellationToken).ConfigureAwait(false);
-        var row = new Checkpoint
-        {
-            Id = Guid.CreateVersion7(),
-            Task = info.Task,
-            Name = info.Name,
-            Version = info.Version,
-            Resolution = info.Resolution,
-            ModelDirectory = full,
-            Sha256 = hash,
-            PromptPrefix = info.PromptPrefix,
-            MaxNewTokens = info.MaxNewTokens,
-            PostProcessor = info.PostProcessor,
-            Active = !hasActive,
-        };
-        db.Checkpoints.Add(row);
+        verified.Id = Guid.CreateVersion7();
+        verified.Active = !await db.Checkpoints.AnyAsync(c => c.Task == verified.Task && c.Active, cancellationToken).ConfigureAwait(false);
+        db.Checkpoints.Add(verified);
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        return row;
+        return verified;
     }
 
     /// <summary>All registered checkpoints, by task then name and version.</summary>
@@ -63,10 +44,11 @@ public sealed class CheckpointRegistry(DocPipelineDbContext db)
         db.Checkpoints.AsNoTracking().OrderBy(c => c.Task).ThenBy(c => c.Name).ThenBy(c => c.Version).ToListAsync(cancellationToken);
 
     /// <summary>Makes one checkpoint its task's only active one.</summary>
+    /// <exception cref="CheckpointRegistryException">No such checkpoint is registered.</exception>
     public async Task<Checkpoint> ActivateAsync(string name, string version, CancellationToken cancellationToken)
     {
         var target = await db.Checkpoints.FirstOrDefaultAsync(c => c.Name == name && c.Version == version, cancellationToken).ConfigureAwait(false)
-            ?? throw new CheckpointException($"No checkpoint {name} {version} is registered.");
+            ?? throw new CheckpointRegistryException($"No checkpoint {name} {version} is registered.");
         foreach (var c in await db.Checkpoints.Where(c => c.Task == target.Task && c.Active).ToListAsync(cancellationToken).ConfigureAwait(false))
         {
             c.Active = false;

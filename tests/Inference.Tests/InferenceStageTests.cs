@@ -2,10 +2,11 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using PaliGemma2.DocPipeline.Contracts;
+using PaliGemma2.DocPipeline.Pipeline.Tests;
 using PaliGemma2.DocPipeline.Storage.Entities;
 using PaliGemma2.DocPipeline.Tests.Shared;
 
-namespace PaliGemma2.DocPipeline.Pipeline.Tests;
+namespace PaliGemma2.DocPipeline.Inference.Tests;
 
 /// <summary>The batched inference consumer in-process on real RabbitMQ + PostgreSQL with the demo checkpoint.</summary>
 public sealed class InferenceStageTests : IAsyncLifetime

@@ -1,4 +1,4 @@
-namespace PaliGemma2.DocPipeline.Pipeline.Workers;
+namespace PaliGemma2.DocPipeline.Inference.Serving;
 
 /// <summary>Bound from <c>Inference</c>: which task queues this process serves and how it batches.</summary>
 public sealed class InferenceOptions
