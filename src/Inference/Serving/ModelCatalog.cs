@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -6,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PaliGemma2.DocPipeline.Contracts;
 using PaliGemma2.DocPipeline.Pipeline.State;
+using PaliGemma2.DocPipeline.ServiceDefaults;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -26,6 +28,7 @@ public sealed class ModelCatalog(
     IReceiveEndpointConnector endpoints,
     IOptions<InferenceOptions> options,
     IHostApplicationLifetime lifetime,
+    IMeterFactory meters,
     ILoggerFactory loggers) : IHostedService, IDisposable
 {
     private readonly Dictionary<string, LoadedCheckpoint> _models = new(StringComparer.Ordinal);
@@ -44,6 +47,10 @@ public sealed class ModelCatalog(
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        // GPU memory is what a serving process runs out of; the gauges exist only where an NVIDIA driver is.
+        var devices = GpuMemory.Observe(meters.Create(ServiceDefaultsExtensions.TelemetryName));
+        _logger.LogInformation("GPU memory metrics: {Devices} device(s) seen through NVML", devices);
+
         // Started after the bus (registered after MassTransit's hosted service), so endpoints can be connected.
         _loading = Task.Run(() => LoadAsync(_stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
