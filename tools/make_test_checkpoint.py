@@ -460,17 +460,24 @@ PROMPTS = {
 }
 
 
-def build(out_root: str, size: int, sp_model: bytes, pieces, seed: int, opset: int, window=None) -> dict:
+def toy_modules(size: int, pieces, seed: int, window=None):
+    """The toy's modules, rebuilt from the seed (same seed, same weights). Returns (vision, decoder, embed,
+    real_vocab, vocab): <image> is the first id past the real_vocab text ids; vocab is padded like HF's 257,216."""
     torch.manual_seed(seed)
-    real_vocab = len(pieces) - 1  # <image> is the first id past the text vocabulary
-    image_token = len(pieces) - 1
-    vocab = ((len(pieces) + 63) // 64) * 64  # padded like HF's 257,216
+    real_vocab = len(pieces) - 1
+    vocab = ((len(pieces) + 63) // 64) * 64
     embed = torch.nn.Embedding(vocab, TEXT["hidden_size"])
     decoder = Decoder(TEXT, embed, window)
     vision = Vision(VISION, size, TEXT["hidden_size"])
     init_weights(vision, decoder, embed, real_vocab, seed)
     for m in (vision, decoder, embed):
         m.eval()
+    return vision, decoder, embed, real_vocab, vocab
+
+
+def build(out_root: str, size: int, sp_model: bytes, pieces, seed: int, opset: int, window=None) -> dict:
+    vision, decoder, embed, real_vocab, vocab = toy_modules(size, pieces, seed, window)
+    image_token = real_vocab
 
     import sentencepiece as spm
     sp = spm.SentencePieceProcessor(model_proto=sp_model)
@@ -560,20 +567,12 @@ def make_fp16_io_variant(out_root: str, size: int) -> None:
 
 
 def hf_shaped_toy(seed: int, tokenizer_model: str, size: int = 224):
-    """The toy's weights (rebuilt from the seed, identical to build()'s) with the decoder's modules under the
+    """The toy's weights (toy_modules, as build() makes them) with the decoder's modules under the
     names HF's Gemma 2 uses (self_attn.q_proj, mlp, input_layernorm, ...), as export_paligemma2.Gemma2Core
     and calibrate_float16 expect. Returns (vision, embed, text, lm_head, tc)."""
-    torch.manual_seed(seed)
     with open(tokenizer_model, "rb") as f:
         pieces, _ = po.parse_pieces(f.read())
-    real_vocab = len(pieces) - 1
-    vocab = ((len(pieces) + 63) // 64) * 64
-    embed = torch.nn.Embedding(vocab, TEXT["hidden_size"])
-    decoder = Decoder(TEXT, embed, None)
-    vision = Vision(VISION, size, TEXT["hidden_size"])
-    init_weights(vision, decoder, embed, real_vocab, seed)
-    for m in (vision, decoder, embed):
-        m.eval()
+    vision, decoder, embed, real_vocab, vocab = toy_modules(size, pieces, seed)
 
     class Attn(torch.nn.Module):
         def __init__(self, layer):

@@ -25,6 +25,23 @@ internal sealed class ChaosCluster : IAsyncDisposable
 
     public Uri RabbitMq => new($"amqp://guest:guest@127.0.0.1:{_amqpPort}/");
 
+    /// <summary>
+    /// What every pipeline process on this cluster needs: the distributed transport and store, blobs under the root,
+    /// no drop folder, production settings, one API key. Callers add their own settings to the copy they get.
+    /// </summary>
+    public Dictionary<string, string> Environment(Uri rabbitMq, string apiKey) => new()
+    {
+        ["Pipeline__Transport"] = "RabbitMq",
+        ["ConnectionStrings__RabbitMq"] = rabbitMq.ToString(),
+        ["Storage__Provider"] = "Postgres",
+        ["ConnectionStrings__Postgres"] = Postgres,
+        ["Storage__BlobRoot"] = Path.Combine(_root, "blobs"),
+        ["Intake__DropFolder"] = "",
+        ["Intake__SharedRoot"] = "",
+        ["DOTNET_ENVIRONMENT"] = "Production",
+        ["Api__Keys__0"] = apiKey,
+    };
+
     public static async Task<ChaosCluster> StartAsync(string root, bool rabbitMq = true)
     {
         var cluster = new ChaosCluster(root) { _rabbitMq = rabbitMq };

@@ -26,18 +26,7 @@ public sealed class ChaosDatabaseRestartTests : IAsyncLifetime
     public async Task The_first_api_requests_after_a_postgres_restart_succeed()
     {
         var rabbit = await TestServices.CreateVirtualHostAsync("pgrestart");
-        var env = new Dictionary<string, string>
-        {
-            ["Pipeline__Transport"] = "RabbitMq",
-            ["ConnectionStrings__RabbitMq"] = rabbit.ToString(),
-            ["Storage__Provider"] = "Postgres",
-            ["ConnectionStrings__Postgres"] = _cluster.Postgres,
-            ["Storage__BlobRoot"] = Path.Combine(_root, "blobs"),
-            ["Intake__DropFolder"] = "",
-            ["Intake__SharedRoot"] = "",
-            ["DOTNET_ENVIRONMENT"] = "Production",
-            ["Api__Keys__0"] = Key,
-        };
+        var env = _cluster.Environment(rabbit, Key);
         var (api, client) = await ServiceProcess.StartApiAsync(env, Key);
         await using (api)
         using (client)

@@ -43,19 +43,10 @@ public sealed class ChaosTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _cluster = await ChaosCluster.StartAsync(_root);
-        _env = new Dictionary<string, string>
+        _env = new Dictionary<string, string>(_cluster.Environment(_cluster.RabbitMq, Key))
         {
-            ["Pipeline__Transport"] = "RabbitMq",
-            ["ConnectionStrings__RabbitMq"] = _cluster.RabbitMq.ToString(),
-            ["Storage__Provider"] = "Postgres",
-            ["ConnectionStrings__Postgres"] = _cluster.Postgres,
-            ["Storage__BlobRoot"] = Path.Combine(_root, "blobs"),
-            ["Intake__DropFolder"] = "",
-            ["Intake__SharedRoot"] = "",
-            ["DOTNET_ENVIRONMENT"] = "Production",
             // Every worker serves its probes and /metrics; port 0 keeps side-by-side processes apart.
             ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
-            ["Api__Keys__0"] = Key,
             ["Preparation__DefaultResolution"] = "224",
             // Small renderer chunks keep a document in 'preparing' long enough to kill the worker there.
             ["Preparation__Pdf__PagesPerRun"] = "5",

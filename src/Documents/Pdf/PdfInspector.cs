@@ -4,7 +4,7 @@ using UglyToad.PdfPig.Core;
 
 namespace PaliGemma2.DocPipeline.Documents.Pdf;
 
-/// <summary>What PdfPig reads from a PDF: page count, producer and each page's words with boxes.</summary>
+/// <summary>A PDF's text layer: page count, producer, title and each page's words with boxes (poppler's pdftotext, or PdfPig).</summary>
 public sealed record PdfInfo(int PageCount, string? Producer, string? Title, IReadOnlyList<PdfPageText> Pages);
 
 /// <summary>A page's size in points and its words; empty for scanned pages.</summary>
@@ -24,23 +24,6 @@ public sealed record PdfWord(
 /// <summary>Reads PDF structure and text with PdfPig (which does not render).</summary>
 public static class PdfInspector
 {
-    /// <summary>Opens the PDF and counts its pages without reading their content (cheap: PdfPig parses lazily).</summary>
-    /// <exception cref="DocumentRejectedException">Not a readable PDF, or over the limits.</exception>
-    public static int CountPages(string path, PdfRenderOptions limits)
-    {
-        ArgumentNullException.ThrowIfNull(limits);
-        CheckSize(path, limits);
-        try
-        {
-            using var pdf = PdfDocument.Open(path, Lenient);
-            return CheckPages(pdf.NumberOfPages, limits);
-        }
-        catch (Exception ex) when (ex is not DocumentRejectedException and not OperationCanceledException and not OutOfMemoryException)
-        {
-            throw new DocumentRejectedException(Reasons.PdfUnreadable, "PdfPig cannot read this PDF's structure.", ex);
-        }
-    }
-
     /// <summary>Opens the PDF and reads its text layer.</summary>
     /// <exception cref="DocumentRejectedException">Not a readable PDF, or over the limits.</exception>
     public static PdfInfo Inspect(string path, PdfRenderOptions limits)

@@ -31,23 +31,22 @@ public static class ChildProcess
     /// <param name="Environment">Extra environment variables for the child.</param>
     public sealed record Limits(TimeSpan Timeout, long MemoryLimitBytes, int CpuSeconds = 0, IReadOnlyDictionary<string, string>? Environment = null);
 
-    /// <summary>Runs <paramref name="fileName"/> with arguments under <paramref name="limits"/>.</summary>
-    public static async Task<Outcome> RunAsync(
-        string fileName, IEnumerable<string> arguments, Limits limits, CancellationToken cancellationToken, bool captureStdout = false)
+    /// <summary>
+    /// <c>prlimit --as=… [--cpu=<paramref name="cpu"/>] -- command…</c> with the limits' environment, standard output and
+    /// error redirected: how every child that reads untrusted bytes is started.
+    /// </summary>
+    internal static ProcessStartInfo UnderLimits(Limits limits, string? cpu, IEnumerable<string> command)
     {
-        ArgumentNullException.ThrowIfNull(arguments);
-        ArgumentNullException.ThrowIfNull(limits);
-        var (timeout, memoryLimitBytes) = (limits.Timeout, limits.MemoryLimitBytes);
         var psi = new ProcessStartInfo("prlimit")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        psi.ArgumentList.Add($"--as={memoryLimitBytes}");
-        if (limits.CpuSeconds > 0)
+        psi.ArgumentList.Add($"--as={limits.MemoryLimitBytes}");
+        if (cpu is not null)
         {
-            psi.ArgumentList.Add($"--cpu={limits.CpuSeconds}");
+            psi.ArgumentList.Add($"--cpu={cpu}");
         }
 
         foreach (var (key, value) in limits.Environment ?? new Dictionary<string, string>())
@@ -56,11 +55,23 @@ public static class ChildProcess
         }
 
         psi.ArgumentList.Add("--");
-        psi.ArgumentList.Add(fileName);
-        foreach (var a in arguments)
+        foreach (var a in command)
         {
             psi.ArgumentList.Add(a);
         }
+
+        return psi;
+    }
+
+    /// <summary>Runs <paramref name="fileName"/> with arguments under <paramref name="limits"/>.</summary>
+    public static async Task<Outcome> RunAsync(
+        string fileName, IEnumerable<string> arguments, Limits limits, CancellationToken cancellationToken, bool captureStdout = false)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        ArgumentNullException.ThrowIfNull(limits);
+        var timeout = limits.Timeout;
+        var cpu = limits.CpuSeconds > 0 ? limits.CpuSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        var psi = UnderLimits(limits, cpu, [fileName, .. arguments]);
 
         using var process = new Process { StartInfo = psi };
         var stderr = new CappedText();

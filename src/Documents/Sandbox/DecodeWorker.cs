@@ -36,26 +36,10 @@ internal sealed class DecodeWorker : IDisposable
     /// <summary>Starts <c>dotnet decoder serve</c> under the address-space and CPU limits.</summary>
     public static DecodeWorker Start(string host, string decoder, ChildProcess.Limits limits)
     {
-        var psi = new ProcessStartInfo("prlimit")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add($"--as={limits.MemoryLimitBytes}");
-        // Soft limit for the first file; the decoder moves it before each file (its hard limit stays unlimited).
-        psi.ArgumentList.Add(string.Create(CultureInfo.InvariantCulture, $"--cpu={Math.Max(1, limits.CpuSeconds)}:unlimited"));
-        foreach (var (key, value) in limits.Environment ?? new Dictionary<string, string>())
-        {
-            psi.Environment[key] = value;
-        }
-
-        foreach (var a in new[] { "--", host, decoder, SandboxProtocol.Serve, limits.CpuSeconds.ToString(CultureInfo.InvariantCulture) })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
+        // Soft CPU limit for the first file; the decoder moves it before each file (its hard limit stays unlimited).
+        var cpu = string.Create(CultureInfo.InvariantCulture, $"{Math.Max(1, limits.CpuSeconds)}:unlimited");
+        var psi = ChildProcess.UnderLimits(limits, cpu, [host, decoder, SandboxProtocol.Serve, limits.CpuSeconds.ToString(CultureInfo.InvariantCulture)]);
+        psi.RedirectStandardInput = true;
         return new DecodeWorker(Process.Start(psi) ?? throw new InvalidOperationException("prlimit did not start"));
     }
 

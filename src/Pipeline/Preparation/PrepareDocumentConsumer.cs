@@ -87,7 +87,7 @@ public sealed class PrepareDocumentConsumer(
             await endpoint.Send(InferenceRequests.For(job, page), ct).ConfigureAwait(false);
         }
 
-        await state.MarkQueuedAsync(document.Id, MergeMetadata(document.Metadata, prepared.Metadata), ct).ConfigureAwait(false);
+        await state.MarkQueuedAsync(document.Id, prepared.Task, MergeMetadata(document.Metadata, prepared.Metadata), ct).ConfigureAwait(false);
         await context.Publish(new DocumentPrepared { DocumentId = document.Id, Task = prepared.Task, PageCount = prepared.Pages.Count }, ct).ConfigureAwait(false);
         logger.LogInformation("Document {DocumentId} prepared: {Pages} page(s) queued on {Queue}", document.Id, prepared.Pages.Count, TaskNames.QueueOf(prepared.Task));
     }

@@ -78,8 +78,11 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
             .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseExpiresAt, until), ct);
     }
 
-    /// <summary>Every page has a queued job and a sent request: preparing → queued (then done at once if the workers were faster).</summary>
-    public async Task MarkQueuedAsync(Guid documentId, string? metadata, CancellationToken ct)
+    /// <summary>
+    /// Every page has a queued job and a sent request: preparing → queued (then done at once if the workers were faster).
+    /// <paramref name="task"/> is the task the pages were queued for (a DICOM sent as <c>auto</c>: the routed one).
+    /// </summary>
+    public async Task MarkQueuedAsync(Guid documentId, string task, string? metadata, CancellationToken ct)
     {
         // Metadata first: whoever sees the document queued (an API client, a test) sees what preparation read too.
         await db.Documents.Where(d => d.Id == documentId)
@@ -87,7 +90,7 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
         var queued = await db.Documents.Where(d => d.Id == documentId && d.Status == DocumentStatus.Preparing)
             .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, DocumentStatus.Queued).SetProperty(d => d.LeaseExpiresAt, (DateTimeOffset?)null), ct)
             .ConfigureAwait(false);
-        await CountAsync(documentId, queued, DocumentStatus.Queued, ct).ConfigureAwait(false);
+        Count(queued, DocumentStatus.Queued, task);
         await CompleteDocumentsAsync([documentId], ct).ConfigureAwait(false);
     }
 
@@ -106,7 +109,9 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
         if (changed > 0)
         {
             metrics.Failure("preparation", reasonCode);
-            await CountAsync(documentId, changed, DocumentStatus.Failed, ct).ConfigureAwait(false);
+            // Callers such as the fault consumer know only the id: the task label is read back once, on this rare path.
+            var task = await db.Documents.AsNoTracking().Where(d => d.Id == documentId).Select(d => d.Task).FirstAsync(ct).ConfigureAwait(false);
+            Count(changed, DocumentStatus.Failed, task);
             await publish.Publish(new DocumentFailed { DocumentId = documentId, Reason = error }, ct).ConfigureAwait(false);
         }
 
@@ -277,7 +282,7 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
         ArgumentNullException.ThrowIfNull(documentIds);
         foreach (var id in documentIds)
         {
-            var jobs = await db.Jobs.AsNoTracking().Where(j => j.DocumentId == id).Select(j => new { j.Status, j.Error }).ToListAsync(ct).ConfigureAwait(false);
+            var jobs = await db.Jobs.AsNoTracking().Where(j => j.DocumentId == id).Select(j => new { j.Status, j.Error, j.Task }).ToListAsync(ct).ConfigureAwait(false);
             if (jobs.Count == 0 || jobs.Any(j => j.Status is JobStatus.Queued or JobStatus.Running))
             {
                 continue;
@@ -289,20 +294,17 @@ public sealed class PipelineState(DocPipelineDbContext db, TimeProvider time, IO
                 : Clip($"Inference failed on {failed.Count} of {jobs.Count} page(s); first reason: {failed[0].Error}");
             var ended = await db.Documents.Where(d => d.Id == id && d.Status == DocumentStatus.Queued)
                 .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, status).SetProperty(d => d.Error, error), ct).ConfigureAwait(false);
-            await CountAsync(id, ended, status, ct).ConfigureAwait(false);
+            Count(ended, status, jobs[0].Task);
         }
     }
 
-    /// <summary>Counts a transition this call made (<paramref name="changed"/> rows), labelled with the document's task.</summary>
-    private async Task CountAsync(Guid documentId, int changed, DocumentStatus status, CancellationToken ct)
+    /// <summary>Counts a transition this call made (<paramref name="changed"/> rows: 0 when another process made it first).</summary>
+    private void Count(int changed, DocumentStatus status, string task)
     {
-        if (changed == 0)
+        if (changed > 0)
         {
-            return;
+            metrics.Document(status.ToString().ToLowerInvariant(), task, changed);
         }
-
-        var task = await db.Documents.AsNoTracking().Where(d => d.Id == documentId).Select(d => d.Task).FirstAsync(ct).ConfigureAwait(false);
-        metrics.Document(status.ToString().ToLowerInvariant(), task, changed);
     }
 
     private void MarkDone(Job job, Result result)
